@@ -1,0 +1,191 @@
+"""Fault injection and request recording, common to every simulator."""
+
+import asyncio
+import json
+import time
+from xml.etree import ElementTree as ET
+
+import aiohttp
+import pytest
+
+from simulators import Fault, RecordedRequest, Simulator, SimulatorStack
+
+from .helpers import parse_xml
+
+NAMES = ["plex", "plextv", "sonarr", "radarr", "tautulli", "overseerr"]
+
+
+def probe(stack: SimulatorStack, name: str) -> tuple[Simulator, str, dict[str, str]]:
+    """Return a simulator and a request that succeeds on it without faults."""
+    match name:
+        case "plex":
+            return stack.plex, f"{stack.plex.url}/identity", {}
+        case "plextv":
+            headers = {"X-Plex-Token": stack.plex.token, "Accept": "application/json"}
+            return stack.plextv, f"{stack.plextv.url}/api/v2/user", headers
+        case "sonarr" | "radarr":
+            arr = stack.sonarr if name == "sonarr" else stack.radarr
+            return arr, f"{arr.url}/api/v3/system/status", {"X-Api-Key": arr.api_key}
+        case "tautulli":
+            key = stack.tautulli.api_key
+            return (
+                stack.tautulli,
+                f"{stack.tautulli.url}/api/v2?apikey={key}&cmd=status",
+                {},
+            )
+    return stack.overseerr, f"{stack.overseerr.url}/api/v1/status", {}
+
+
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [
+        ("plex", 401),
+        ("plextv", 401),
+        ("sonarr", 401),
+        ("radarr", 401),
+        ("tautulli", 400),
+        ("overseerr", 403),
+    ],
+)
+async def test_unauthorized_looks_like_a_wrong_key(
+    stack: SimulatorStack, session: aiohttp.ClientSession, name: str, status: int
+) -> None:
+    sim, url, headers = probe(stack, name)
+    sim.set_fault(Fault.UNAUTHORIZED)
+    assert sim.fault is Fault.UNAUTHORIZED
+    async with session.get(url, headers=headers) as response:
+        assert response.status == status
+        faulted = await response.read()
+    sim.clear_fault()
+    async with session.get(url, headers=headers) as response:
+        assert response.status == 200
+    if name == "plex":
+        assert b"<h1>401 Unauthorized</h1>" in faulted
+    if name == "tautulli":
+        assert json.loads(faulted)["response"]["message"] == "Invalid apikey"
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(
+    ("fault", "status"),
+    [(Fault.FORBIDDEN, 403), (Fault.NOT_FOUND, 404), (Fault.SERVER_ERROR, 500)],
+)
+async def test_error_statuses(
+    stack: SimulatorStack,
+    session: aiohttp.ClientSession,
+    name: str,
+    fault: Fault,
+    status: int,
+) -> None:
+    sim, url, headers = probe(stack, name)
+    sim.set_fault(fault)
+    async with session.get(url, headers=headers) as response:
+        assert response.status == status
+
+
+@pytest.mark.parametrize("name", NAMES)
+async def test_rate_limited(
+    stack: SimulatorStack, session: aiohttp.ClientSession, name: str
+) -> None:
+    sim, url, headers = probe(stack, name)
+    sim.retry_after = 7
+    sim.set_fault(Fault.RATE_LIMITED)
+    async with session.get(url, headers=headers) as response:
+        assert response.status == 429
+        assert response.headers["Retry-After"] == "7"
+
+
+@pytest.mark.parametrize("name", NAMES)
+async def test_malformed(
+    stack: SimulatorStack, session: aiohttp.ClientSession, name: str
+) -> None:
+    sim, url, headers = probe(stack, name)
+    async with session.get(url, headers=headers) as response:
+        content_type = response.content_type
+    sim.set_fault(Fault.MALFORMED)
+    async with session.get(url, headers=headers) as response:
+        assert response.status == 200
+        assert response.content_type == content_type
+        body = await response.text()
+    parse = json.loads if content_type == "application/json" else parse_xml
+    with pytest.raises((ValueError, ET.ParseError)):
+        parse(body)
+
+
+@pytest.mark.parametrize("name", NAMES)
+async def test_truncated(
+    stack: SimulatorStack, session: aiohttp.ClientSession, name: str
+) -> None:
+    sim, url, headers = probe(stack, name)
+    sim.set_fault(Fault.TRUNCATED)
+    with pytest.raises(aiohttp.ClientPayloadError):
+        async with session.get(url, headers=headers) as response:
+            await response.read()
+    sim.clear_fault()
+    async with session.get(url, headers=headers) as response:
+        assert response.status == 200
+
+
+async def test_slow(stack: SimulatorStack, session: aiohttp.ClientSession) -> None:
+    sim, url, headers = probe(stack, "sonarr")
+    assert sim.delay == 30
+    sim.delay = 0.2
+    sim.set_fault(Fault.SLOW)
+    started = time.monotonic()
+    async with session.get(url, headers=headers) as response:
+        assert response.status == 200
+    assert time.monotonic() - started >= 0.2
+
+
+async def test_slow_times_a_client_out(
+    stack: SimulatorStack, session: aiohttp.ClientSession
+) -> None:
+    sim, url, headers = probe(stack, "plex")
+    sim.set_fault(Fault.SLOW)
+    timeout = aiohttp.ClientTimeout(total=0.1)
+    with pytest.raises(asyncio.TimeoutError):
+        async with session.get(url, headers=headers, timeout=timeout):
+            pass
+
+
+@pytest.mark.parametrize("name", NAMES)
+async def test_down_refuses_then_comes_back_on_the_same_port(
+    stack: SimulatorStack, session: aiohttp.ClientSession, name: str
+) -> None:
+    sim, url, headers = probe(stack, name)
+    async with session.get(url, headers=headers) as response:
+        assert response.status == 200
+    port = sim.port
+    with pytest.raises(ValueError, match="async_set_fault"):
+        sim.set_fault(Fault.DOWN)
+    await sim.async_set_fault(Fault.DOWN)
+    assert sim.fault is Fault.DOWN
+    with pytest.raises(aiohttp.ClientConnectorError):
+        async with session.get(url, headers=headers):
+            pass
+    await sim.async_clear_fault()
+    assert sim.fault is None
+    assert sim.port == port
+    async with session.get(url, headers=headers) as response:
+        assert response.status == 200
+
+
+async def test_requests_are_recorded(
+    stack: SimulatorStack, session: aiohttp.ClientSession
+) -> None:
+    sim = stack.plextv
+    sim.set_fault(Fault.SERVER_ERROR)
+    async with session.post(
+        f"{sim.url}/api/v2/pins?strong=true",
+        headers={"X-Plex-Client-Identifier": "abc"},
+        data=b"payload",
+    ):
+        pass
+    (recorded,) = sim.requests
+    assert isinstance(recorded, RecordedRequest)
+    assert recorded.method == "POST"
+    assert recorded.path == "/api/v2/pins"
+    assert recorded.query == [("strong", "true")]
+    assert recorded.headers["X-Plex-Client-Identifier"] == "abc"
+    assert recorded.body == b"payload"
+    assert not stack.plex.requests
