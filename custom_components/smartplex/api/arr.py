@@ -1,0 +1,47 @@
+"""Async client for Sonarr and Radarr (API v3, which both share)."""
+
+import aiohttp
+
+from .errors import SmartPlexResponseError, SmartPlexWrongServiceError
+from .http import ServiceHttp, identifying, require_mapping
+from .models import ServiceInfo, ServiceKind
+
+APP_NAMES = {ServiceKind.SONARR: "Sonarr", ServiceKind.RADARR: "Radarr"}
+
+
+class ArrClient:
+    """Talk to one Sonarr or Radarr instance with its API key."""
+
+    def __init__(
+        self,
+        kind: ServiceKind,
+        session: aiohttp.ClientSession,
+        url: str,
+        api_key: str,
+    ) -> None:
+        """Build the client; the key only ever travels in the X-Api-Key header."""
+        self.kind = kind
+        self.app_name = APP_NAMES[kind]
+        self._http = ServiceHttp(
+            self.app_name, session, url, headers={"X-Api-Key": api_key}
+        )
+
+    async def async_get_service_info(self) -> ServiceInfo:
+        """Check the key and that the instance is the app we expect."""
+        path = "/api/v3/system/status"
+        with identifying(self.app_name, path):
+            status = require_mapping(
+                self.app_name, path, await self._http.get_json(path)
+            )
+        app_name = status.get("appName")
+        if app_name != self.app_name:
+            raise SmartPlexWrongServiceError(
+                self.app_name, f"{path}: answered by {app_name or 'something else'}"
+            )
+        if not status.get("version"):
+            raise SmartPlexResponseError(self.app_name, f"{path}: no version")
+        return ServiceInfo(
+            kind=self.kind,
+            version=str(status["version"]),
+            name=str(status.get("instanceName") or self.app_name),
+        )
