@@ -1,0 +1,621 @@
+"""Config flow for SmartPlex: Plex by URL and token or plex.tv sign-in, services as subentries."""
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any, override
+
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentry,
+    ConfigSubentryFlow,
+    SubentryFlowResult,
+)
+from homeassistant.const import CONF_API_KEY, CONF_TOKEN, CONF_URL, CONF_VERIFY_SSL
+from homeassistant.core import callback
+from homeassistant.data_entry_flow import UnknownFlow
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.selector import (
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+import probatio
+
+from .api import (
+    PLEX_TV_URL,
+    PlexServerInfo,
+    PlexServerResource,
+    PlexTvClient,
+    ServiceInfo,
+    ServiceKind,
+    SmartPlexApiError,
+    plex_auth_url,
+)
+from .connections import (
+    PURPOSE_PLEX_TOKEN,
+    InvalidUrlError,
+    api_key_purpose,
+    async_client_identifier,
+    async_plex_client,
+    error_reason,
+    service_client,
+    validate_url,
+)
+from .const import (
+    CONF_API_KEY_ENCRYPTED,
+    CONF_SERVER,
+    CONF_SUBENTRY_ID,
+    CONF_TOKEN_ENCRYPTED,
+    DEFAULT_PORTS,
+    DOMAIN,
+    LOGGER,
+    OPTIONAL_SERVICES,
+    PLEX_TV_PIN_TIMEOUT,
+    PLEX_TV_POLL_INTERVAL,
+)
+from .credentials import CredentialVault, async_get_vault
+
+SINGLE_INSTANCE_SERVICES = frozenset({ServiceKind.TAUTULLI, ServiceKind.OVERSEERR})
+SERVICE_NAMES = {
+    ServiceKind.PLEX: "Plex",
+    ServiceKind.SONARR: "Sonarr",
+    ServiceKind.RADARR: "Radarr",
+    ServiceKind.TAUTULLI: "Tautulli",
+    ServiceKind.OVERSEERR: "Overseerr",
+}
+
+URL_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+SECRET_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+
+
+def _connection_schema(secret_field: str, *, secret_required: bool) -> probatio.Schema:
+    """Return the URL + secret + TLS-verification form of a service."""
+    secret_marker = probatio.Required if secret_required else probatio.Optional
+    return probatio.Schema(
+        {
+            probatio.Required(CONF_URL): URL_SELECTOR,
+            secret_marker(secret_field): SECRET_SELECTOR,
+            probatio.Required(CONF_VERIFY_SSL, default=True): bool,
+        }
+    )
+
+
+PLEX_SCHEMA = _connection_schema(CONF_TOKEN, secret_required=True)
+PLEX_RECONFIGURE_SCHEMA = _connection_schema(CONF_TOKEN, secret_required=False)
+SERVICE_SCHEMA = _connection_schema(CONF_API_KEY, secret_required=True)
+SERVICE_RECONFIGURE_SCHEMA = _connection_schema(CONF_API_KEY, secret_required=False)
+TOKEN_SCHEMA = probatio.Schema({probatio.Required(CONF_TOKEN): SECRET_SELECTOR})
+API_KEY_SCHEMA = probatio.Schema({probatio.Required(CONF_API_KEY): SECRET_SELECTOR})
+
+
+def _plex_form_error(err: SmartPlexApiError) -> str:
+    """Return the form error for a failed Plex connection test."""
+    reason = error_reason(err)
+    if reason == "wrong_service":
+        return "not_plex_server"
+    return reason if reason == "invalid_auth" else "cannot_connect"
+
+
+def _service_form_error(err: SmartPlexApiError) -> str:
+    """Return the form error for a failed service connection test."""
+    reason = error_reason(err)
+    return reason if reason in {"invalid_auth", "wrong_service"} else "cannot_connect"
+
+
+def _connection_order(resource: PlexServerResource) -> list[str]:
+    """Return a server's connection URIs, direct local ones first, relays last."""
+    ordered = sorted(
+        resource.connections, key=lambda conn: (conn.relay, not conn.local)
+    )
+    return [conn.uri for conn in ordered]
+
+
+class SmartPlexConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up one Plex server."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    def __init__(self) -> None:
+        """Start with no sign-in in progress."""
+        self._pin_task: asyncio.Task[None] | None = None
+        self._plex_tv_token: str | None = None
+        self._servers: dict[str, PlexServerResource] = {}
+        self._reauth_queue: list[str] = []
+        self._reauth_data: dict[str, Any] = {}
+        self._reauth_subentries: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    @callback
+    @override
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Sonarr, Radarr, Tautulli and Overseerr are added as subentries."""
+        return dict.fromkeys(OPTIONAL_SERVICES, ServiceSubentryFlow)
+
+    @override
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Let the user pick how to connect to Plex."""
+        return self.async_show_menu(step_id="user", menu_options=["plex_tv", "manual"])
+
+    async def async_step_manual(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Connect to a Plex server by URL and token."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                url = validate_url(user_input[CONF_URL])
+            except InvalidUrlError:
+                errors[CONF_URL] = "invalid_url"
+            else:
+                token = user_input[CONF_TOKEN]
+                verify_ssl = user_input[CONF_VERIFY_SSL]
+                info, error = await self._async_test_plex(url, token, verify_ssl)
+                if info is not None:
+                    return await self._async_create_plex_entry(
+                        info, url, token, verify_ssl
+                    )
+                errors[CONF_TOKEN if error == "invalid_auth" else "base"] = error
+        return self.async_show_form(
+            step_id="manual",
+            data_schema=self.add_suggested_values_to_schema(
+                PLEX_SCHEMA,
+                _without_secrets(user_input)
+                or {CONF_URL: f"http://localhost:{DEFAULT_PORTS[ServiceKind.PLEX]}"},
+            ),
+            errors=errors,
+        )
+
+    async def _async_test_plex(
+        self, url: str, token: str, verify_ssl: bool
+    ) -> tuple[PlexServerInfo | None, str]:
+        """Connect to Plex; return its info, or None and the form error."""
+        client = await async_plex_client(self.hass, url, token, verify_ssl)
+        try:
+            return await client.async_connect(), ""
+        except SmartPlexApiError as err:
+            LOGGER.debug("Plex connection test failed: %s", err)
+            return None, _plex_form_error(err)
+        except Exception:
+            LOGGER.exception("Unexpected error testing the Plex connection")
+            return None, "unknown"
+
+    async def _async_create_plex_entry(
+        self, info: PlexServerInfo, url: str, token: str, verify_ssl: bool
+    ) -> ConfigFlowResult:
+        """Create the entry for a tested Plex server, its token encrypted."""
+        await self.async_set_unique_id(info.machine_identifier)
+        self._abort_if_unique_id_configured()
+        vault = await async_get_vault(self.hass)
+        return self.async_create_entry(
+            title=info.friendly_name,
+            data={
+                CONF_URL: url,
+                CONF_VERIFY_SSL: verify_ssl,
+                CONF_TOKEN_ENCRYPTED: vault.encrypt(token, PURPOSE_PLEX_TOKEN),
+            },
+        )
+
+    async def async_step_plex_tv(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Start a plex.tv sign-in with a PIN and send the user to approve it."""
+        client = PlexTvClient(
+            async_get_clientsession(self.hass),
+            await async_client_identifier(self.hass),
+            PLEX_TV_URL,
+        )
+        try:
+            pin = await client.async_create_pin()
+        except SmartPlexApiError as err:
+            LOGGER.debug("plex.tv sign-in could not start: %s", err)
+            return self.async_abort(reason="plex_tv_unavailable")
+        self._pin_task = self.hass.async_create_background_task(
+            self._async_wait_for_pin(client, pin.id), "smartplex plex.tv sign-in"
+        )
+        return self.async_external_step(
+            step_id="plex_tv_wait",
+            url=plex_auth_url(client.client_identifier, pin.code),
+        )
+
+    async def _async_wait_for_pin(self, client: PlexTvClient, pin_id: int) -> None:
+        """Poll plex.tv until the PIN is approved or expires, then move the flow on."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + PLEX_TV_PIN_TIMEOUT
+        while loop.time() < deadline:
+            try:
+                self._plex_tv_token = await client.async_check_pin(pin_id)
+            except SmartPlexApiError as err:
+                LOGGER.debug("Waiting for plex.tv sign-in: %s", err)
+            if self._plex_tv_token:
+                break
+            await asyncio.sleep(PLEX_TV_POLL_INTERVAL)
+        try:
+            await self.hass.config_entries.flow.async_configure(flow_id=self.flow_id)
+        except UnknownFlow:
+            LOGGER.debug("plex.tv sign-in finished after its flow was closed")
+
+    async def async_step_plex_tv_wait(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Leave the external step once the sign-in finished or timed out."""
+        if not self._plex_tv_token:
+            return self.async_external_step_done(next_step_id="plex_tv_timeout")
+        return self.async_external_step_done(next_step_id="plex_tv_server")
+
+    async def async_step_plex_tv_timeout(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Give up when nobody approved the PIN in time."""
+        return self.async_abort(reason="plex_tv_timeout")
+
+    async def async_step_plex_tv_server(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Pick one of the account's servers and connect to it."""
+        if not self._servers and self._plex_tv_token:
+            client = PlexTvClient(
+                async_get_clientsession(self.hass),
+                await async_client_identifier(self.hass),
+                PLEX_TV_URL,
+            )
+            try:
+                servers = await client.async_get_servers(self._plex_tv_token)
+            except SmartPlexApiError as err:
+                LOGGER.debug("plex.tv did not list servers: %s", err)
+                return self.async_abort(reason="plex_tv_unavailable")
+            self._servers = {s.machine_identifier: s for s in servers if s.owned}
+            if not self._servers:
+                return self.async_abort(reason="no_servers")
+        if user_input is None and len(self._servers) > 1:
+            return self.async_show_form(
+                step_id="plex_tv_server",
+                data_schema=probatio.Schema(
+                    {
+                        probatio.Required(CONF_SERVER): SelectSelector(
+                            SelectSelectorConfig(
+                                options=[
+                                    SelectOptionDict(value=key, label=server.name)
+                                    for key, server in self._servers.items()
+                                ]
+                            )
+                        )
+                    }
+                ),
+            )
+        key = user_input[CONF_SERVER] if user_input else next(iter(self._servers))
+        server = self._servers[key]
+        for uri in _connection_order(server):
+            info, _ = await self._async_test_plex(uri, server.access_token, True)
+            if info is not None and info.machine_identifier == key:
+                return await self._async_create_plex_entry(
+                    info, uri, server.access_token, True
+                )
+        return self.async_abort(
+            reason="server_unreachable", description_placeholders={"name": server.name}
+        )
+
+    @override
+    @callback
+    def async_remove(self) -> None:
+        """Stop polling plex.tv when the flow goes away."""
+        if self._pin_task is not None:
+            self._pin_task.cancel()
+
+    async def async_step_reauth(
+        self, entry_data: Mapping[str, Any]
+    ) -> ConfigFlowResult:
+        """Collect every credential that is rejected or can no longer be decrypted."""
+        entry = self._get_reauth_entry()
+        vault = await async_get_vault(self.hass)
+        named = entry_data.get(CONF_SUBENTRY_ID)
+        queue = [
+            subentry_id
+            for subentry_id, subentry in entry.subentries.items()
+            if subentry_id == named or _stored_api_key(vault, subentry) is None
+        ]
+        plex_needed = named is None or _stored_token(vault, entry) is None
+        self._reauth_queue = ([CONF_TOKEN] if plex_needed else []) + queue
+        return await self._async_next_reauth_step()
+
+    async def _async_next_reauth_step(self) -> ConfigFlowResult:
+        """Ask for the next credential, or save them all."""
+        if not self._reauth_queue:
+            entry = self._get_reauth_entry()
+            for subentry_id, data in self._reauth_subentries.items():
+                self.hass.config_entries.async_update_subentry(
+                    entry, entry.subentries[subentry_id], data=data
+                )
+            self.hass.config_entries.async_update_entry(
+                entry, data=entry.data | self._reauth_data
+            )
+            _async_reload_if_not_loaded(self, entry)
+            return self.async_abort(reason="reauth_successful")
+        if self._reauth_queue[0] == CONF_TOKEN:
+            return await self.async_step_reauth_confirm()
+        return await self.async_step_reauth_service()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for a new Plex token."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            token = user_input[CONF_TOKEN]
+            info, error = await self._async_test_plex(
+                entry.data[CONF_URL], token, entry.data[CONF_VERIFY_SSL]
+            )
+            if info is not None:
+                await self.async_set_unique_id(info.machine_identifier)
+                self._abort_if_unique_id_mismatch(reason="wrong_server")
+                vault = await async_get_vault(self.hass)
+                self._reauth_data[CONF_TOKEN_ENCRYPTED] = vault.encrypt(
+                    token, PURPOSE_PLEX_TOKEN
+                )
+                self._reauth_queue.pop(0)
+                return await self._async_next_reauth_step()
+            errors[CONF_TOKEN if error == "invalid_auth" else "base"] = error
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=TOKEN_SCHEMA,
+            errors=errors,
+            description_placeholders={"name": entry.title, "url": entry.data[CONF_URL]},
+        )
+
+    async def async_step_reauth_service(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for a new API key of one optional service."""
+        entry = self._get_reauth_entry()
+        subentry = entry.subentries[self._reauth_queue[0]]
+        kind = ServiceKind(subentry.subentry_type)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            api_key = user_input[CONF_API_KEY]
+            _, error = await _async_test_service(
+                self,
+                kind,
+                subentry.data[CONF_URL],
+                api_key,
+                subentry.data[CONF_VERIFY_SSL],
+            )
+            if not error:
+                vault = await async_get_vault(self.hass)
+                self._reauth_subentries[subentry.subentry_id] = {
+                    **subentry.data,
+                    CONF_API_KEY_ENCRYPTED: vault.encrypt(
+                        api_key, api_key_purpose(kind)
+                    ),
+                }
+                self._reauth_queue.pop(0)
+                return await self._async_next_reauth_step()
+            errors[CONF_API_KEY if error == "invalid_auth" else "base"] = error
+        return self.async_show_form(
+            step_id="reauth_service",
+            data_schema=API_KEY_SCHEMA,
+            errors=errors,
+            description_placeholders={
+                "service": SERVICE_NAMES[kind],
+                "name": subentry.title,
+                "url": subentry.data[CONF_URL],
+            },
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change how Plex is reached (its URL, optionally its token); same server only."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                url = validate_url(user_input[CONF_URL])
+            except InvalidUrlError:
+                errors[CONF_URL] = "invalid_url"
+            else:
+                vault = await async_get_vault(self.hass)
+                token = user_input.get(CONF_TOKEN) or _stored_token(vault, entry)
+                if token is None:
+                    errors[CONF_TOKEN] = "token_needed"
+                else:
+                    verify_ssl = user_input[CONF_VERIFY_SSL]
+                    info, error = await self._async_test_plex(url, token, verify_ssl)
+                    if info is not None:
+                        await self.async_set_unique_id(info.machine_identifier)
+                        self._abort_if_unique_id_mismatch(reason="wrong_server")
+                        self.hass.config_entries.async_update_entry(
+                            entry,
+                            data={
+                                **entry.data,
+                                CONF_URL: url,
+                                CONF_VERIFY_SSL: verify_ssl,
+                                CONF_TOKEN_ENCRYPTED: vault.encrypt(
+                                    token, PURPOSE_PLEX_TOKEN
+                                ),
+                            },
+                        )
+                        _async_reload_if_not_loaded(self, entry)
+                        return self.async_abort(reason="reconfigure_successful")
+                    errors[CONF_TOKEN if error == "invalid_auth" else "base"] = error
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                PLEX_RECONFIGURE_SCHEMA, _without_secrets(user_input) or entry.data
+            ),
+            errors=errors,
+            description_placeholders={"name": entry.title},
+        )
+
+
+class ServiceSubentryFlow(ConfigSubentryFlow):
+    """Add or change one optional service: Sonarr, Radarr, Tautulli or Overseerr."""
+
+    @property
+    def _kind(self) -> ServiceKind:
+        """The service this flow adds."""
+        return ServiceKind(self._subentry_type)
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Ask for the service's URL and API key and test them."""
+        entry = self._get_entry()
+        kind = self._kind
+        if kind in SINGLE_INSTANCE_SERVICES and any(
+            sub.subentry_type == kind for sub in entry.subentries.values()
+        ):
+            return self.async_abort(
+                reason="single_instance",
+                description_placeholders={"service": SERVICE_NAMES[kind]},
+            )
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                url = validate_url(user_input[CONF_URL])
+            except InvalidUrlError:
+                errors[CONF_URL] = "invalid_url"
+            else:
+                if any(sub.unique_id == url for sub in entry.subentries.values()):
+                    return self.async_abort(reason="already_configured")
+                api_key = user_input[CONF_API_KEY]
+                verify_ssl = user_input[CONF_VERIFY_SSL]
+                info, error = await _async_test_service(
+                    self, kind, url, api_key, verify_ssl
+                )
+                if info is not None:
+                    vault = await async_get_vault(self.hass)
+                    return self.async_create_entry(
+                        title=info.name,
+                        data=_service_data(vault, kind, url, api_key, verify_ssl),
+                        unique_id=url,
+                    )
+                errors[CONF_API_KEY if error == "invalid_auth" else "base"] = error
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(
+                SERVICE_SCHEMA,
+                _without_secrets(user_input)
+                or {CONF_URL: f"http://localhost:{DEFAULT_PORTS[kind]}"},
+            ),
+            errors=errors,
+            description_placeholders={"service": SERVICE_NAMES[kind]},
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change the service's URL or API key (blank keeps the current key)."""
+        entry = self._get_entry()
+        subentry = self._get_reconfigure_subentry()
+        kind = self._kind
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                url = validate_url(user_input[CONF_URL])
+            except InvalidUrlError:
+                errors[CONF_URL] = "invalid_url"
+            else:
+                vault = await async_get_vault(self.hass)
+                api_key = user_input.get(CONF_API_KEY) or _stored_api_key(
+                    vault, subentry
+                )
+                if any(
+                    sub.unique_id == url and sub.subentry_id != subentry.subentry_id
+                    for sub in entry.subentries.values()
+                ):
+                    return self.async_abort(reason="already_configured")
+                if api_key is None:
+                    errors[CONF_API_KEY] = "api_key_needed"
+                else:
+                    verify_ssl = user_input[CONF_VERIFY_SSL]
+                    info, error = await _async_test_service(
+                        self, kind, url, api_key, verify_ssl
+                    )
+                    if info is not None:
+                        return self.async_update_and_abort(
+                            entry,
+                            subentry,
+                            data=_service_data(vault, kind, url, api_key, verify_ssl),
+                            unique_id=url,
+                        )
+                    errors[CONF_API_KEY if error == "invalid_auth" else "base"] = error
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                SERVICE_RECONFIGURE_SCHEMA,
+                _without_secrets(user_input) or subentry.data,
+            ),
+            errors=errors,
+            description_placeholders={
+                "service": SERVICE_NAMES[kind],
+                "name": subentry.title,
+            },
+        )
+
+
+async def _async_test_service(
+    flow: ConfigFlow | ConfigSubentryFlow,
+    kind: ServiceKind,
+    url: str,
+    api_key: str,
+    verify_ssl: bool,
+) -> tuple[ServiceInfo | None, str]:
+    """Connect to an optional service; return its info, or None and the form error."""
+    client = service_client(flow.hass, kind, url, api_key, verify_ssl)
+    try:
+        return await client.async_get_service_info(), ""
+    except SmartPlexApiError as err:
+        LOGGER.debug("%s connection test failed: %s", SERVICE_NAMES[kind], err)
+        return None, _service_form_error(err)
+    except Exception:
+        LOGGER.exception(
+            "Unexpected error testing the %s connection", SERVICE_NAMES[kind]
+        )
+        return None, "unknown"
+
+
+def _async_reload_if_not_loaded(flow: ConfigFlow, entry: ConfigEntry) -> None:
+    """Retry setup of an entry that is not loaded; a loaded one reloads on the change."""
+    if entry.state is not ConfigEntryState.LOADED:
+        flow.hass.config_entries.async_schedule_reload(entry.entry_id)
+
+
+def _service_data(
+    vault: CredentialVault, kind: ServiceKind, url: str, api_key: str, verify_ssl: bool
+) -> dict[str, Any]:
+    """Return what a service subentry stores: no secret in clear."""
+    return {
+        CONF_URL: url,
+        CONF_VERIFY_SSL: verify_ssl,
+        CONF_API_KEY_ENCRYPTED: vault.encrypt(api_key, api_key_purpose(kind)),
+    }
+
+
+def _without_secrets(user_input: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Return form input to show again, with secrets left out."""
+    if user_input is None:
+        return None
+    return {k: v for k, v in user_input.items() if k not in {CONF_TOKEN, CONF_API_KEY}}
+
+
+def _stored_token(vault: CredentialVault, entry: ConfigEntry) -> str | None:
+    """Return the entry's Plex token, or None when it cannot be decrypted."""
+    return vault.try_decrypt(entry.data[CONF_TOKEN_ENCRYPTED], PURPOSE_PLEX_TOKEN)
+
+
+def _stored_api_key(vault: CredentialVault, subentry: ConfigSubentry) -> str | None:
+    """Return a subentry's API key, or None when it cannot be decrypted."""
+    return vault.try_decrypt(
+        subentry.data[CONF_API_KEY_ENCRYPTED], api_key_purpose(subentry.subentry_type)
+    )

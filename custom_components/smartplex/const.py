@@ -1,0 +1,34 @@
+"""Constants for SmartPlex."""
+
+import logging
+from typing import Final
+
+from .api import ServiceKind
+
+DOMAIN: Final = "smartplex"
+LOGGER = logging.getLogger(__package__)
+
+CONF_TOKEN_ENCRYPTED: Final = "token_encrypted"
+CONF_API_KEY_ENCRYPTED: Final = "api_key_encrypted"
+CONF_SERVICE: Final = "service"
+CONF_SERVER: Final = "server"
+CONF_SUBENTRY_ID: Final = "subentry_id"
+
+OPTIONAL_SERVICES: Final = (
+    ServiceKind.SONARR,
+    ServiceKind.RADARR,
+    ServiceKind.TAUTULLI,
+    ServiceKind.OVERSEERR,
+)
+DEFAULT_PORTS: Final = {
+    ServiceKind.PLEX: 32400,
+    ServiceKind.SONARR: 8989,
+    ServiceKind.RADARR: 7878,
+    ServiceKind.TAUTULLI: 8181,
+    ServiceKind.OVERSEERR: 5055,
+}
+
+PLEX_TV_POLL_INTERVAL: Final = 2.0
+PLEX_TV_PIN_TIMEOUT: Final = 600.0
+
+ISSUE_CREDENTIALS_UNREADABLE: Final = "credentials_unreadable"

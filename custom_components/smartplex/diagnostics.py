@@ -1,0 +1,42 @@
+"""Diagnostics for SmartPlex: configuration and service status, secrets left out."""
+
+from dataclasses import asdict
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.core import HomeAssistant
+
+from .api import ServiceKind
+from .const import CONF_API_KEY_ENCRYPTED, CONF_TOKEN_ENCRYPTED, OPTIONAL_SERVICES
+from .data import SmartPlexConfigEntry
+
+TO_REDACT = {CONF_TOKEN_ENCRYPTED, CONF_API_KEY_ENCRYPTED}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: SmartPlexConfigEntry
+) -> dict[str, Any]:
+    """Return what helps debugging: the setup, each service's state, no secret."""
+    data = entry.runtime_data
+    configured = {conn.kind for conn in data.services.values()}
+    return {
+        "entry": {
+            "title": entry.title,
+            "data": async_redact_data(dict(entry.data), TO_REDACT),
+        },
+        "plex": asdict(data.server),
+        "services_configured": {
+            str(kind): kind in configured for kind in OPTIONAL_SERVICES
+        },
+        "tautulli_integration_exists": ServiceKind.TAUTULLI in configured,
+        "services": [
+            {
+                "service": str(conn.kind),
+                "title": conn.title,
+                "url": conn.url,
+                "status": "ok" if conn.error is None else conn.error,
+                "version": conn.info.version if conn.info else None,
+            }
+            for conn in data.services.values()
+        ],
+    }

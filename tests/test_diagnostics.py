@@ -1,0 +1,38 @@
+"""Diagnostics: redacted configuration and the state of every service."""
+
+from homeassistant.core import HomeAssistant
+
+from custom_components.smartplex.api import ServiceKind
+from custom_components.smartplex.diagnostics import async_get_config_entry_diagnostics
+from simulators import Fault, SimulatorStack
+
+from .common import setup_entry
+
+
+async def test_diagnostics(hass: HomeAssistant, stack: SimulatorStack) -> None:
+    """Diagnostics say which services are configured and how they are, without secrets."""
+    await stack.sonarr.async_set_fault(Fault.DOWN)
+    entry = await setup_entry(hass, stack, (ServiceKind.SONARR, ServiceKind.OVERSEERR))
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+
+    assert diagnostics["tautulli_integration_exists"] is False
+    assert diagnostics["services_configured"] == {
+        "sonarr": True,
+        "radarr": False,
+        "tautulli": False,
+        "overseerr": True,
+    }
+    statuses = {
+        s["service"]: (s["status"], s["version"]) for s in diagnostics["services"]
+    }
+    assert statuses == {
+        "sonarr": ("cannot_connect", None),
+        "overseerr": ("ok", stack.overseerr.version),
+    }
+    assert diagnostics["plex"]["machine_identifier"] == stack.plex.machine_identifier
+    assert diagnostics["entry"]["data"]["token_encrypted"] == "**REDACTED**"
+    text = str(diagnostics)
+    for secret in (stack.plex.token, stack.sonarr.api_key, stack.overseerr.api_key):
+        assert secret not in text
+    for subentry in entry.subentries.values():
+        assert subentry.data["api_key_encrypted"] not in text
