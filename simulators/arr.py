@@ -15,6 +15,7 @@ from typing import Any, Literal
 from aiohttp import web
 
 from .base import Simulator, random_string
+from .world import World
 
 type ArrApp = Literal["Sonarr", "Radarr"]
 
@@ -35,13 +36,14 @@ class ArrSimulator(Simulator):
         app: ArrApp,
         *,
         seed: int = 0,
+        world: World | None = None,
         api_key: str | None = None,
         version: str | None = None,
         url_base: str = "",
     ) -> None:
         """Create the server; `url_base` such as "/sonarr" prefixes every path."""
         self.name = app.lower()
-        super().__init__(seed=seed)
+        super().__init__(seed=seed, world=world)
         self.app = app
         self.api_key = api_key or random_string(self.rng, 32)
         self.version = version or DEFAULT_VERSIONS[app]

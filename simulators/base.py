@@ -12,6 +12,8 @@ from typing import Self
 
 from aiohttp import web
 
+from .world import World
+
 type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 HOST = "127.0.0.1"
@@ -58,8 +60,9 @@ class Simulator:
 
     name = "simulator"
 
-    def __init__(self, *, seed: int = 0) -> None:
-        """Prepare the simulator; nothing listens until start()."""
+    def __init__(self, *, seed: int = 0, world: World | None = None) -> None:
+        """Prepare the simulator on a household (a small one of its own by default)."""
+        self.world = world if world is not None else World.generate(seed=seed)
         self.rng = random.Random(f"{seed}:{self.name}")
         self.requests: list[RecordedRequest] = []
         self.fault: Fault | None = None

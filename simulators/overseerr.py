@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from .base import Simulator, random_string
+from .world import World
 
 FORBIDDEN = {
     "status": 403,
@@ -29,10 +30,15 @@ class OverseerrSimulator(Simulator):
     name = "overseerr"
 
     def __init__(
-        self, *, seed: int = 0, api_key: str | None = None, version: str = "1.34.0"
+        self,
+        *,
+        seed: int = 0,
+        world: World | None = None,
+        api_key: str | None = None,
+        version: str = "1.34.0",
     ) -> None:
         """Create the server with its admin user."""
-        super().__init__(seed=seed)
+        super().__init__(seed=seed, world=world)
         self.api_key = api_key or random_string(self.rng, 32)
         self.version = version
         self.commit_tag = random_string(self.rng, 40)

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from .base import Simulator, plex_token, random_string
 from .document import Element, Value
+from .world import World
 
 UNAUTHORIZED_HTML = (
     "<html><head><script>window.location = window.location.href.match("
@@ -116,13 +117,14 @@ class PlexSimulator(Simulator):
         self,
         *,
         seed: int = 0,
+        world: World | None = None,
         token: str | None = None,
         friendly_name: str = "SmartPlex Test Server",
         version: str = "1.42.2.10156-f737b826c",
         allow_media_deletion: bool = True,
     ) -> None:
         """Create a server whose identifiers derive from the seed."""
-        super().__init__(seed=seed)
+        super().__init__(seed=seed, world=world)
         self.token = token or plex_token(self.rng)
         self.machine_identifier = random_string(self.rng, 40)
         self.friendly_name = friendly_name

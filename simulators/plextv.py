@@ -22,6 +22,7 @@ from aiohttp import web
 
 from .base import Simulator, plex_token, random_string
 from .document import Element, Value
+from .world import World
 
 if TYPE_CHECKING:
     from .plex import PlexSimulator
@@ -91,9 +92,15 @@ class PlexTvSimulator(Simulator):
 
     name = "plextv"
 
-    def __init__(self, *, seed: int = 0, plex: PlexSimulator | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        world: World | None = None,
+        plex: PlexSimulator | None = None,
+    ) -> None:
         """Create an account owning the given Plex server, if any."""
-        super().__init__(seed=seed)
+        super().__init__(seed=seed, world=world)
         self.plex = plex
         self.account_token = plex.token if plex is not None else plex_token(self.rng)
         self.tokens = {self.account_token}

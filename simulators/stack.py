@@ -11,19 +11,28 @@ from .overseerr import OverseerrSimulator
 from .plex import PlexSimulator
 from .plextv import PlexTvSimulator
 from .tautulli import TautulliSimulator
+from .world import World
 
 
 class SimulatorStack:
     """Plex, plex.tv, Sonarr, Radarr, Tautulli and Overseerr on ephemeral ports."""
 
-    def __init__(self, *, seed: int = 0) -> None:
-        """Create the simulators; plex.tv and Tautulli know the Plex server."""
-        self.plex = PlexSimulator(seed=seed)
-        self.plextv = PlexTvSimulator(seed=seed, plex=self.plex)
-        self.sonarr = ArrSimulator("Sonarr", seed=seed)
-        self.radarr = ArrSimulator("Radarr", seed=seed)
-        self.tautulli = TautulliSimulator(seed=seed, plex=self.plex)
-        self.overseerr = OverseerrSimulator(seed=seed)
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        movies: int = 50,
+        shows: int = 8,
+        world: World | None = None,
+    ) -> None:
+        """Create the simulators on one household; plex.tv and Tautulli know the Plex."""
+        self.world = world or World.generate(seed=seed, movies=movies, shows=shows)
+        self.plex = PlexSimulator(seed=seed, world=self.world)
+        self.plextv = PlexTvSimulator(seed=seed, world=self.world, plex=self.plex)
+        self.sonarr = ArrSimulator("Sonarr", seed=seed, world=self.world)
+        self.radarr = ArrSimulator("Radarr", seed=seed, world=self.world)
+        self.tautulli = TautulliSimulator(seed=seed, world=self.world, plex=self.plex)
+        self.overseerr = OverseerrSimulator(seed=seed, world=self.world)
 
     @property
     def simulators(self) -> tuple[Simulator, ...]:

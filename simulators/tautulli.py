@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .base import Simulator, random_string
+from .world import World
 
 if TYPE_CHECKING:
     from .plex import PlexSimulator
@@ -44,12 +45,13 @@ class TautulliSimulator(Simulator):
         self,
         *,
         seed: int = 0,
+        world: World | None = None,
         api_key: str | None = None,
         version: str = "v2.17.2",
         plex: PlexSimulator | None = None,
     ) -> None:
         """Create the server, watching the given Plex server if any."""
-        super().__init__(seed=seed)
+        super().__init__(seed=seed, world=world)
         self.api_key = api_key or random_string(self.rng, 32)
         self.version = version
         self.plex = plex
