@@ -95,7 +95,7 @@ async def test_health_and_diskspace(
         f"{stack.sonarr.url}/api/v3/diskspace", headers=headers
     ) as response:
         disks = await response.json()
-    assert [disk["path"] for disk in disks] == ["/", "/tv"]
+    assert [disk["path"] for disk in disks] == ["/data/movies", "/data/tv"]
     assert all(disk["freeSpace"] < disk["totalSpace"] for disk in disks)
     assert all(
         disk.keys() == {"path", "label", "freeSpace", "totalSpace"} for disk in disks
