@@ -35,11 +35,37 @@ async def test_module_runs_the_stack(socket_enabled: None) -> None:
         env=os.environ | {"PYTHONPATH": os.getcwd()},
     )
     assert process.stdout is not None
-    lines = [(await process.stdout.readline()).decode() for _ in range(7)]
+    lines = [(await process.stdout.readline()).decode() for _ in range(8)]
     process.terminate()
     await process.wait()
     expected = SimulatorStack(seed=2)
     assert lines[0].startswith("plex ")
     assert f"token={expected.plex.token}" in lines[0]
     assert f"api_key={expected.overseerr.api_key}" in lines[5]
-    assert lines[6].startswith("Ctrl-C")
+    assert lines[6].startswith("world ")
+    assert lines[7].startswith("Ctrl-C")
+
+
+@pytest.mark.timeout(60)
+async def test_module_takes_the_world_size(socket_enabled: None) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "simulators",
+        "--movies",
+        "120",
+        "--shows",
+        "12",
+        "--seed",
+        "4",
+        stdout=asyncio.subprocess.PIPE,
+        env=os.environ | {"PYTHONPATH": os.getcwd()},
+    )
+    assert process.stdout is not None
+    lines = [(await process.stdout.readline()).decode() for _ in range(7)]
+    process.terminate()
+    await process.wait()
+    expected = SimulatorStack(seed=4, movies=120, shows=12)
+    assert f"api_key={expected.tautulli.api_key}" in lines[4]
+    assert "movies=120 shows=12" in lines[6]
+    assert f"requests={len(expected.world.requests)}" in lines[6]
