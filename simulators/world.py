@@ -264,6 +264,7 @@ class World:
     requests: list[MediaRequest] = field(default_factory=list)
     disks: list[Disk] = field(default_factory=list)
     _next_id: int = 1000
+    version: int = 0  # bumped by every change of what Plex lists (caches compare it)
 
     def new_id(self) -> int:
         """Return a fresh id (rating keys, media, parts, *arr and request ids)."""
@@ -508,6 +509,7 @@ class World:
         if file.exists:
             file.exists = False
             self._disk(file.path).media_used -= file.size
+            self.version += 1
 
     def scan(self, section_id: int) -> list[int]:
         """Let Plex drop what lost its files; return the rating keys removed."""
@@ -517,6 +519,8 @@ class World:
                 if movie.in_plex and (movie.file is None or not movie.file.exists):
                     movie.in_plex = False
                     removed.append(movie.rating_key)
+            if removed:
+                self.version += 1
             return removed
         for show in self.shows.values():
             if not show.in_plex:
@@ -533,6 +537,8 @@ class World:
             if not any(self.episodes_of(show.rating_key)):
                 show.in_plex = False
                 removed.append(show.rating_key)
+        if removed:
+            self.version += 1
         return removed
 
     def episodes_of(self, show_key: int) -> Iterator[Episode]:

@@ -1,0 +1,1 @@
+"""Benchmarks of the simulators and the clients."""
