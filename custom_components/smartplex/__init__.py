@@ -1,7 +1,7 @@
 """SmartPlex: a self-driving Plex media server, steered from Home Assistant."""
 
 from homeassistant.config_entries import ConfigSubentry
-from homeassistant.const import CONF_URL, CONF_VERIFY_SSL
+from homeassistant.const import CONF_URL, CONF_VERIFY_SSL, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
@@ -15,7 +15,7 @@ from homeassistant.helpers import (
 )
 from homeassistant.helpers.typing import ConfigType
 
-from .api import ServiceKind, SmartPlexApiError, SmartPlexAuthError
+from .api import ArrClient, ServiceKind, SmartPlexApiError, SmartPlexAuthError
 from .connections import (
     PURPOSE_PLEX_TOKEN,
     async_plex_client,
@@ -29,14 +29,23 @@ from .const import (
     ISSUE_CREDENTIALS_UNREADABLE,
     LOGGER,
 )
+from .coordinator import (
+    ServiceConnection,
+    SmartPlexConfigEntry,
+    SmartPlexData,
+    SmartPlexLibraryCoordinator,
+    SmartPlexStorageCoordinator,
+)
 from .credentials import CredentialError, CredentialVault, async_get_vault
-from .data import ServiceConnection, SmartPlexConfigEntry, SmartPlexData
+from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+PLATFORMS = [Platform.SENSOR]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Set up SmartPlex (everything is configured through config entries)."""
+    """Set up SmartPlex's actions (everything else comes from config entries)."""
+    async_setup_services(hass)
     return True
 
 
@@ -76,9 +85,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartPlexConfigEntry) ->
             translation_placeholders={"name": entry.title, "url": entry.data[CONF_URL]},
         )
 
+    subentries = dict(entry.subentries)
     services = {
         subentry_id: await _async_connect_service(hass, entry, vault, subentry)
-        for subentry_id, subentry in entry.subentries.items()
+        for subentry_id, subentry in subentries.items()
     }
     if not any(conn.error == "credentials_unreadable" for conn in services.values()):
         ir.async_delete_issue(hass, DOMAIN, _issue_id(entry))
@@ -92,8 +102,23 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartPlexConfigEntry) ->
         sw_version=server.version,
         configuration_url=f"{entry.data[CONF_URL]}/web",
     )
-    entry.runtime_data = SmartPlexData(plex=plex, server=server, services=services)
+    library = SmartPlexLibraryCoordinator(hass, entry, plex)
+    await library.async_config_entry_first_refresh()
+    storage = None
+    if arr_clients := [
+        conn.client for conn in services.values() if isinstance(conn.client, ArrClient)
+    ]:
+        storage = SmartPlexStorageCoordinator(hass, entry, arr_clients)
+        # An optional service being down must not fail setup: no first_refresh.
+        await storage.async_refresh()
+    entry.runtime_data = SmartPlexData(
+        plex=plex, server=server, library=library, storage=storage, services=services
+    )
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_reload_on_change))
+    if entry.subentries != subentries:
+        # A service was added, changed or removed while we were setting up.
+        hass.config_entries.async_schedule_reload(entry.entry_id)
     return True
 
 
@@ -160,7 +185,7 @@ async def _async_reload_on_change(
 
 async def async_unload_entry(hass: HomeAssistant, entry: SmartPlexConfigEntry) -> bool:
     """Unload an entry."""
-    return True
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: SmartPlexConfigEntry) -> None:

@@ -11,6 +11,7 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     ConfigSubentry,
     ConfigSubentryFlow,
+    OptionsFlow,
     SubentryFlowResult,
 )
 from homeassistant.const import CONF_API_KEY, CONF_TOKEN, CONF_URL, CONF_VERIFY_SSL
@@ -18,12 +19,16 @@ from homeassistant.core import callback
 from homeassistant.data_entry_flow import UnknownFlow
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
+    TimeSelector,
 )
 import probatio
 
@@ -49,9 +54,12 @@ from .connections import (
 )
 from .const import (
     CONF_API_KEY_ENCRYPTED,
+    CONF_CAPACITY_GB,
+    CONF_FULL_SYNC_TIME,
     CONF_SERVER,
     CONF_SUBENTRY_ID,
     CONF_TOKEN_ENCRYPTED,
+    DEFAULT_FULL_SYNC_TIME,
     DEFAULT_PORTS,
     DOMAIN,
     LOGGER,
@@ -90,6 +98,23 @@ PLEX_SCHEMA = _connection_schema(CONF_TOKEN, secret_required=True)
 PLEX_RECONFIGURE_SCHEMA = _connection_schema(CONF_TOKEN, secret_required=False)
 SERVICE_SCHEMA = _connection_schema(CONF_API_KEY, secret_required=True)
 SERVICE_RECONFIGURE_SCHEMA = _connection_schema(CONF_API_KEY, secret_required=False)
+BYTES_PER_GB = 1e9
+OPTIONS_SCHEMA = probatio.Schema(
+    {
+        probatio.Optional(CONF_CAPACITY_GB): NumberSelector(
+            NumberSelectorConfig(
+                min=1,
+                max=100_000_000,
+                step=1,
+                unit_of_measurement="GB",
+                mode=NumberSelectorMode.BOX,
+            )
+        ),
+        probatio.Required(
+            CONF_FULL_SYNC_TIME, default=DEFAULT_FULL_SYNC_TIME
+        ): TimeSelector(),
+    }
+)
 TOKEN_SCHEMA = probatio.Schema({probatio.Required(CONF_TOKEN): SECRET_SELECTOR})
 API_KEY_SCHEMA = probatio.Schema({probatio.Required(CONF_API_KEY): SECRET_SELECTOR})
 
@@ -130,6 +155,12 @@ class SmartPlexConfigFlow(ConfigFlow, domain=DOMAIN):
         self._reauth_queue: list[str] = []
         self._reauth_data: dict[str, Any] = {}
         self._reauth_subentries: dict[str, dict[str, Any]] = {}
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> SmartPlexOptionsFlow:
+        """Storage capacity and sync schedule."""
+        return SmartPlexOptionsFlow()
 
     @classmethod
     @callback
@@ -455,6 +486,38 @@ class SmartPlexConfigFlow(ConfigFlow, domain=DOMAIN):
             ),
             errors=errors,
             description_placeholders={"name": entry.title},
+        )
+
+
+class SmartPlexOptionsFlow(OptionsFlow):
+    """Set the storage capacity and when the nightly full sync runs."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show and check the options."""
+        entry = self.config_entry
+        used = (
+            entry.runtime_data.library.model.breakdown().size
+            if entry.state is ConfigEntryState.LOADED
+            else None
+        )
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            capacity = user_input.get(CONF_CAPACITY_GB)
+            if capacity and used is not None and capacity * BYTES_PER_GB < used:
+                errors[CONF_CAPACITY_GB] = "capacity_below_usage"
+            else:
+                return self.async_create_entry(data=user_input)
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                OPTIONS_SCHEMA, user_input or entry.options
+            ),
+            errors=errors,
+            description_placeholders={
+                "used": "?" if used is None else f"{used / BYTES_PER_GB:,.0f}"
+            },
         )
 
 

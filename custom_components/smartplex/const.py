@@ -32,3 +32,7 @@ PLEX_TV_POLL_INTERVAL: Final = 2.0
 PLEX_TV_PIN_TIMEOUT: Final = 600.0
 
 ISSUE_CREDENTIALS_UNREADABLE: Final = "credentials_unreadable"
+
+CONF_CAPACITY_GB: Final = "storage_capacity_gb"
+CONF_FULL_SYNC_TIME: Final = "full_sync_time"
+DEFAULT_FULL_SYNC_TIME: Final = "03:30:00"

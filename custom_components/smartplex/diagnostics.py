@@ -8,7 +8,7 @@ from homeassistant.core import HomeAssistant
 
 from .api import ServiceKind
 from .const import CONF_API_KEY_ENCRYPTED, CONF_TOKEN_ENCRYPTED, OPTIONAL_SERVICES
-from .data import SmartPlexConfigEntry
+from .coordinator import SmartPlexConfigEntry
 
 TO_REDACT = {CONF_TOKEN_ENCRYPTED, CONF_API_KEY_ENCRYPTED}
 

@@ -13,8 +13,11 @@ from .errors import (
     SmartPlexWrongServiceError,
 )
 from .models import (
+    DiskSpace,
     PlexConnection,
+    PlexItem,
     PlexPin,
+    PlexSection,
     PlexServerInfo,
     PlexServerResource,
     ServiceInfo,
@@ -45,10 +48,13 @@ def create_service_client(
 __all__ = [
     "PLEX_TV_URL",
     "ArrClient",
+    "DiskSpace",
     "OverseerrClient",
     "PlexClient",
     "PlexConnection",
+    "PlexItem",
     "PlexPin",
+    "PlexSection",
     "PlexServerInfo",
     "PlexServerResource",
     "PlexTvClient",

@@ -4,7 +4,7 @@ import aiohttp
 
 from .errors import SmartPlexResponseError, SmartPlexWrongServiceError
 from .http import ServiceHttp, identifying, require_mapping
-from .models import ServiceInfo, ServiceKind
+from .models import DiskSpace, ServiceInfo, ServiceKind
 
 APP_NAMES = {ServiceKind.SONARR: "Sonarr", ServiceKind.RADARR: "Radarr"}
 
@@ -45,3 +45,22 @@ class ArrClient:
             version=str(status["version"]),
             name=str(status.get("instanceName") or self.app_name),
         )
+
+    async def async_get_diskspace(self) -> list[DiskSpace]:
+        """Return the disks the app sees, with free and total bytes."""
+        path = "/api/v3/diskspace"
+        disks = await self._http.get_json(path)
+        if not isinstance(disks, list):
+            raise SmartPlexResponseError(self.app_name, f"{path}: expected a list")
+        try:
+            return [
+                DiskSpace(
+                    path=str(disk["path"]),
+                    label=str(disk.get("label") or ""),
+                    free=int(disk["freeSpace"]),
+                    total=int(disk["totalSpace"]),
+                )
+                for disk in disks
+            ]
+        except (KeyError, TypeError, ValueError) as err:
+            raise SmartPlexResponseError(self.app_name, f"{path}: bad disk") from err

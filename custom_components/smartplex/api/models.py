@@ -61,3 +61,54 @@ class PlexServerResource:
     access_token: str
     owned: bool
     connections: tuple[PlexConnection, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlexSection:
+    """A Plex library section."""
+
+    id: int
+    type: str  # movie, show, artist, photo
+    title: str
+    uuid: str
+    updated_at: int
+    scanned_at: int
+
+
+@dataclass(slots=True, kw_only=True)
+class PlexItem:
+    """One movie or episode as SmartPlex keeps it: what sizing, quality and rules need."""
+
+    rating_key: int
+    section_id: int
+    type: str  # movie or episode
+    title: str
+    year: int | None
+    added_at: int
+    updated_at: int
+    size: int
+    resolution: str | None
+    video_codec: str | None
+    container: str | None
+    bitrate: int | None
+    tmdb_id: int | None
+    tvdb_id: int | None
+    imdb_id: str | None
+    show_key: int | None
+    season_key: int | None
+    season_index: int | None
+    index: int | None
+    view_count: int
+    last_viewed_at: int | None
+    labels: tuple[str, ...]
+    file_missing: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiskSpace:
+    """A disk as Sonarr or Radarr reports it."""
+
+    path: str
+    label: str
+    free: int
+    total: int

@@ -1,6 +1,6 @@
 """Async client for a Plex Media Server (bulk reads as JSON over the shared session)."""
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import aiohttp
@@ -11,10 +11,12 @@ from .errors import (
     SmartPlexWrongServiceError,
 )
 from .http import ServiceHttp, identifying, require_mapping
-from .models import PlexServerInfo
+from .models import PlexItem, PlexSection, PlexServerInfo
 
 PLEX_PRODUCT = "SmartPlex"
 PLEX_PRODUCT_VERSION = "0.1.0"
+PAGE_SIZE = 1000  # users report about 1000 as the most a PMS page returns
+PLEX_TYPES = {"movie": 1, "show": 2, "season": 3, "episode": 4}
 
 
 def plex_headers(client_identifier: str) -> dict[str, str]:
@@ -24,6 +26,63 @@ def plex_headers(client_identifier: str) -> dict[str, str]:
         "X-Plex-Product": PLEX_PRODUCT,
         "X-Plex-Version": PLEX_PRODUCT_VERSION,
     }
+
+
+def plex_int(value: Any) -> int | None:
+    """Read a Plex number that may be missing, empty, a string or a float."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        return int(float(value))
+    except TypeError, ValueError:
+        return None
+
+
+def _external_ids(raw: Mapping[str, Any]) -> dict[str, str]:
+    """Return {"tmdb": "603", "imdb": "tt0133093", ...} from an item's Guid list."""
+    ids: dict[str, str] = {}
+    for guid in raw.get("Guid") or ():
+        scheme, _, value = str(guid.get("id", "")).partition("://")
+        if value:
+            ids[scheme] = value
+    return ids
+
+
+def parse_item(raw: Mapping[str, Any], section_id: int) -> PlexItem:
+    """Turn one Metadata entry (movie, show or episode) into SmartPlex's model."""
+    media = raw.get("Media") or ()
+    first = media[0] if media else {}
+    size = sum(
+        plex_int(part.get("size")) or 0
+        for one in media
+        for part in one.get("Part") or ()
+    )
+    ids = _external_ids(raw)
+    return PlexItem(
+        rating_key=int(raw["ratingKey"]),
+        section_id=section_id,
+        type=str(raw.get("type", "")),
+        title=str(raw.get("title", "")),
+        year=plex_int(raw.get("year")),
+        added_at=plex_int(raw.get("addedAt")) or 0,
+        updated_at=plex_int(raw.get("updatedAt")) or 0,
+        size=size,
+        resolution=first.get("videoResolution"),
+        video_codec=first.get("videoCodec"),
+        container=first.get("container"),
+        bitrate=plex_int(first.get("bitrate")),
+        tmdb_id=plex_int(ids.get("tmdb")),
+        tvdb_id=plex_int(ids.get("tvdb")),
+        imdb_id=ids.get("imdb"),
+        show_key=plex_int(raw.get("grandparentRatingKey")),
+        season_key=plex_int(raw.get("parentRatingKey")),
+        season_index=plex_int(raw.get("parentIndex")),
+        index=plex_int(raw.get("index")),
+        view_count=plex_int(raw.get("viewCount")) or 0,
+        last_viewed_at=plex_int(raw.get("lastViewedAt")),
+        labels=tuple(str(label.get("tag")) for label in raw.get("Label") or ()),
+        file_missing="deletedAt" in raw,
+    )
 
 
 def plex_bool(value: Any) -> bool:
@@ -51,9 +110,19 @@ class PlexClient:
             headers=plex_headers(client_identifier) | {"X-Plex-Token": token},
         )
 
-    async def _container(self, path: str) -> Mapping[str, Any]:
+    async def _container(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Mapping[str, Any]:
         """GET a path and return its MediaContainer."""
-        document = require_mapping("Plex", path, await self._http.get_json(path))
+        document = require_mapping(
+            "Plex",
+            path,
+            await self._http.get_json(path, params=params, headers=headers),
+        )
         container = document.get("MediaContainer")
         if not isinstance(container, Mapping):
             raise SmartPlexWrongServiceError("Plex", f"{path}: no MediaContainer")
@@ -95,3 +164,75 @@ class PlexClient:
                 "Plex", "/: identity changed between calls"
             )
         return info
+
+    async def async_get_sections(self) -> list[PlexSection]:
+        """List the library sections."""
+        container = await self._container("/library/sections")
+        try:
+            return [
+                PlexSection(
+                    id=int(raw["key"]),
+                    type=str(raw["type"]),
+                    title=str(raw.get("title", "")),
+                    uuid=str(raw.get("uuid", "")),
+                    updated_at=plex_int(raw.get("updatedAt")) or 0,
+                    scanned_at=plex_int(raw.get("scannedAt")) or 0,
+                )
+                for raw in container.get("Directory") or ()
+            ]
+        except (KeyError, TypeError, ValueError) as err:
+            raise SmartPlexResponseError(
+                "Plex", "/library/sections: bad section"
+            ) from err
+
+    async def async_count_items(self, section_id: int, plex_type: str) -> int:
+        """Return how many items of a type a section holds (an empty page's totalSize)."""
+        path = f"/library/sections/{section_id}/all"
+        container = await self._container(
+            path,
+            params={"type": str(PLEX_TYPES[plex_type])},
+            headers={"X-Plex-Container-Start": "0", "X-Plex-Container-Size": "0"},
+        )
+        total = plex_int(container.get("totalSize"))
+        if total is None:
+            raise SmartPlexResponseError("Plex", f"{path}: no totalSize")
+        return total
+
+    async def async_iter_items(
+        self,
+        section_id: int,
+        plex_type: str,
+        *,
+        updated_after: int | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> AsyncIterator[list[PlexItem]]:
+        """Yield a section's items of one type page by page, with sizes and ids.
+
+        With `updated_after`, only items changed strictly after that time
+        (`updatedAt>>=`, Plex's "greater than" filter).
+        """
+        path = f"/library/sections/{section_id}/all"
+        params = {"type": str(PLEX_TYPES[plex_type]), "includeGuids": "1"}
+        if updated_after is not None:
+            params["updatedAt>>"] = str(updated_after)
+        start = 0
+        while True:
+            container = await self._container(
+                path,
+                params=params,
+                headers={
+                    "X-Plex-Container-Start": str(start),
+                    "X-Plex-Container-Size": str(page_size),
+                },
+            )
+            raw_items = container.get("Metadata") or ()
+            try:
+                page = [parse_item(raw, section_id) for raw in raw_items]
+            except (AttributeError, KeyError, TypeError, ValueError) as err:
+                raise SmartPlexResponseError("Plex", f"{path}: bad item") from err
+            if page:
+                yield page
+            start += len(raw_items)
+            total = plex_int(container.get("totalSize"))
+            if not raw_items or total is None or start >= total:
+                return

@@ -1,0 +1,279 @@
+"""Library sensors: titles and sizes per section, total size and quality breakdown."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import PERCENTAGE, UnitOfInformation
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .api import DiskSpace
+from .const import CONF_CAPACITY_GB, DOMAIN
+from .coordinator import (
+    SmartPlexConfigEntry,
+    SmartPlexLibraryCoordinator,
+    SmartPlexStorageCoordinator,
+)
+from .entity import SmartPlexEntity
+from .library import Breakdown, LibraryModel
+
+PARALLEL_UPDATES = 0
+
+RESOLUTION_GROUPS = {
+    "4k": ("4k",),
+    "1080p": ("1080",),
+    "720p": ("720",),
+    "sd": ("576", "480", "sd"),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SmartPlexSensorEntityDescription(SensorEntityDescription):
+    """A library sensor: how to read its value (and attributes) from the model."""
+
+    value_fn: Callable[[LibraryModel, int | None], int]
+    attributes_fn: Callable[[LibraryModel, int | None], dict[str, Any]] | None = None
+
+
+def _size_description(key: str, translation_key: str, **kwargs: Any) -> dict[str, Any]:
+    """Shared settings of every size sensor: bytes, shown in GB, statistics on."""
+    return {
+        "key": key,
+        "translation_key": translation_key,
+        "device_class": SensorDeviceClass.DATA_SIZE,
+        "native_unit_of_measurement": UnitOfInformation.BYTES,
+        "suggested_unit_of_measurement": UnitOfInformation.GIGABYTES,
+        "suggested_display_precision": 1,
+        "state_class": SensorStateClass.MEASUREMENT,
+    } | kwargs
+
+
+def _breakdown_attributes(breakdown: Breakdown) -> dict[str, Any]:
+    """Describe a breakdown as attributes: {value: {count, size}} per quality field."""
+    return {
+        name: {
+            value: {"count": count, "size": size}
+            for value, (count, size) in getattr(breakdown, name).items()
+        }
+        for name in ("by_resolution", "by_codec", "by_container")
+    }
+
+
+def _resolution_size(
+    group: tuple[str, ...],
+) -> Callable[[LibraryModel, int | None], int]:
+    """Return a reader of the bytes held at some resolutions."""
+
+    def read(model: LibraryModel, _section: int | None) -> int:
+        by_resolution = model.breakdown().by_resolution
+        return sum(by_resolution.get(label, (0, 0))[1] for label in group)
+
+    return read
+
+
+SERVER_SENSORS: tuple[SmartPlexSensorEntityDescription, ...] = (
+    SmartPlexSensorEntityDescription(
+        **_size_description("media_size", "media_size"),
+        value_fn=lambda model, _: model.breakdown().size,
+        attributes_fn=lambda model, _: _breakdown_attributes(model.breakdown()),
+    ),
+    *(
+        SmartPlexSensorEntityDescription(
+            **_size_description(
+                f"media_size_{name}",
+                f"media_size_{name}",
+                entity_registry_enabled_default=False,
+            ),
+            value_fn=_resolution_size(group),
+        )
+        for name, group in RESOLUTION_GROUPS.items()
+    ),
+)
+SECTION_SENSORS: tuple[SmartPlexSensorEntityDescription, ...] = (
+    SmartPlexSensorEntityDescription(
+        key="section_titles",
+        translation_key="section_titles",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda model, section: model.titles(section or 0),
+    ),
+    SmartPlexSensorEntityDescription(
+        **_size_description("section_size", "section_size"),
+        value_fn=lambda model, section: model.breakdown(section).size,
+        attributes_fn=lambda model, section: _breakdown_attributes(
+            model.breakdown(section)
+        ),
+    ),
+)
+
+
+STORAGE_SENSORS: tuple[SensorEntityDescription, ...] = (
+    SensorEntityDescription(**_size_description("free_space", "free_space")),
+)
+USED_PERCENT = SensorEntityDescription(
+    key="storage_used_percent",
+    translation_key="storage_used_percent",
+    native_unit_of_measurement=PERCENTAGE,
+    suggested_display_precision=1,
+    state_class=SensorStateClass.MEASUREMENT,
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: SmartPlexConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the server sensors, and per-section sensors as sections come and go."""
+    coordinator = entry.runtime_data.library
+    async_add_entities(
+        SmartPlexLibrarySensor(coordinator, description, None)
+        for description in SERVER_SENSORS
+    )
+    if entry.runtime_data.storage is not None:
+        async_add_entities(
+            SmartPlexFreeSpaceSensor(entry.runtime_data.storage, description)
+            for description in STORAGE_SENSORS
+        )
+    if capacity := entry.options.get(CONF_CAPACITY_GB):
+        async_add_entities([SmartPlexUsedPercentSensor(coordinator, capacity)])
+    known: set[int] = set()
+
+    @callback
+    def _sync_sections() -> None:
+        """Add sensors for new sections; remove those of deleted ones."""
+        current = set(coordinator.model.sections)
+        if new := current - known:
+            async_add_entities(
+                SmartPlexLibrarySensor(coordinator, description, section_id)
+                for section_id in sorted(new)
+                for description in SECTION_SENSORS
+            )
+        registry = er.async_get(hass)
+        for section_id in known - current:
+            for description in SECTION_SENSORS:
+                unique_id = f"{entry.unique_id}_{description.key}_{section_id}"
+                if entity_id := registry.async_get_entity_id(
+                    "sensor", DOMAIN, unique_id
+                ):
+                    registry.async_remove(entity_id)
+        known.clear()
+        known.update(current)
+
+    _sync_sections()
+    entry.async_on_unload(coordinator.async_add_listener(_sync_sections))
+
+
+class SmartPlexLibrarySensor(
+    SmartPlexEntity[SmartPlexLibraryCoordinator], SensorEntity
+):
+    """A sensor reading the library model."""
+
+    entity_description: SmartPlexSensorEntityDescription
+
+    def __init__(
+        self,
+        coordinator: SmartPlexLibraryCoordinator,
+        description: SmartPlexSensorEntityDescription,
+        section_id: int | None,
+    ) -> None:
+        """Set up a server-wide sensor, or one of a section."""
+        key = (
+            description.key if section_id is None else f"{description.key}_{section_id}"
+        )
+        super().__init__(coordinator, key)
+        self.entity_description = description
+        self.section_id = section_id
+        if section_id is not None:
+            self._attr_translation_placeholders = {
+                "section": coordinator.model.sections[section_id].title
+            }
+
+    @property
+    def available(self) -> bool:
+        """A section sensor is available while its section exists."""
+        return super().available and (
+            self.section_id is None
+            or self.section_id in self.coordinator.model.sections
+        )
+
+    @property
+    def native_value(self) -> int:
+        """Read the value from the model."""
+        return self.entity_description.value_fn(self.coordinator.model, self.section_id)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Read the attributes from the model, where the sensor has some."""
+        if self.entity_description.attributes_fn is None:
+            return None
+        return self.entity_description.attributes_fn(
+            self.coordinator.model, self.section_id
+        )
+
+
+class SmartPlexFreeSpaceSensor(
+    SmartPlexEntity[SmartPlexStorageCoordinator], SensorEntity
+):
+    """Free space on the disks Sonarr and Radarr see (each disk counted once)."""
+
+    def __init__(
+        self,
+        coordinator: SmartPlexStorageCoordinator,
+        description: SensorEntityDescription,
+    ) -> None:
+        """Set up the sensor."""
+        super().__init__(coordinator, description.key)
+        self.entity_description = description
+
+    @property
+    def native_value(self) -> int:
+        """Return the free bytes of every disk."""
+        return sum(disk.free for disk in self.coordinator.data)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """List each disk."""
+        return {"disks": [_disk(disk) for disk in self.coordinator.data]}
+
+
+def _disk(disk: DiskSpace) -> dict[str, Any]:
+    """Describe one disk."""
+    return {
+        "path": disk.path,
+        "label": disk.label,
+        "free": disk.free,
+        "total": disk.total,
+    }
+
+
+class SmartPlexUsedPercentSensor(
+    SmartPlexEntity[SmartPlexLibraryCoordinator], SensorEntity
+):
+    """Media size as a share of the capacity the user configured."""
+
+    entity_description = USED_PERCENT
+
+    def __init__(
+        self, coordinator: SmartPlexLibraryCoordinator, capacity_gb: float
+    ) -> None:
+        """Set up the sensor for a capacity in GB."""
+        super().__init__(coordinator, USED_PERCENT.key)
+        self.capacity = capacity_gb * 1e9
+
+    @property
+    def native_value(self) -> float:
+        """Return the percentage of the capacity in use."""
+        return 100 * self.coordinator.model.breakdown().size / self.capacity
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Give the capacity the percentage is measured against."""
+        return {"capacity": int(self.capacity)}

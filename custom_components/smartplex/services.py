@@ -1,0 +1,74 @@
+"""Actions of SmartPlex, registered once for every entry."""
+
+from dataclasses import asdict
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_CONFIG_ENTRY_ID
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+import probatio
+
+from .api import SmartPlexApiError
+from .const import DOMAIN
+from .coordinator import SmartPlexConfigEntry
+
+SERVICE_SYNC = "sync"
+ATTR_FULL = "full"
+
+SYNC_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        probatio.Optional(ATTR_FULL, default=False): cv.boolean,
+    }
+)
+
+
+def _loaded_entry(hass: HomeAssistant, entry_id: str) -> SmartPlexConfigEntry:
+    """Return a loaded SmartPlex entry, or raise a translated validation error."""
+    entry = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_found",
+            translation_placeholders={"entry_id": entry_id},
+        )
+    if entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"name": entry.title},
+        )
+    return entry
+
+
+async def _async_sync(call: ServiceCall) -> ServiceResponse:
+    """Sync the libraries now, fully or incrementally, and say what changed."""
+    entry = _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    coordinator = entry.runtime_data.library
+    try:
+        result = await coordinator.async_sync(full=call.data[ATTR_FULL])
+    except SmartPlexApiError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="library_sync_failed",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    coordinator.async_set_updated_data(coordinator.model)
+    return asdict(result)
+
+
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register SmartPlex's actions."""
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_SYNC,
+        _async_sync,
+        schema=SYNC_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
