@@ -450,8 +450,12 @@ class PlexSimulator(Simulator):
         self.now_playing: list[tuple[int, int]] = []  # (rating key, user id)
         self._tag_ids: dict[str, int] = {}
         self._scans: set[asyncio.Task[None]] = set()
-        self._json_cache: dict[tuple[int, bool], tuple[Fingerprint, bytes]] = {}
-        self._xml_cache: dict[tuple[int, bool], tuple[Fingerprint, str]] = {}
+        # Rendered items by `_cache_key`, each with the fingerprint it was rendered at:
+        # flat tuples, few objects for the garbage collector to follow.
+        self._json_fingerprints: dict[int, Fingerprint] = {}
+        self._json_cache: dict[int, bytes] = {}
+        self._xml_fingerprints: dict[int, Fingerprint] = {}
+        self._xml_cache: dict[int, str] = {}
         self._listings: dict[int, Listing] = {}
 
     def _uuid(self) -> str:
@@ -911,6 +915,8 @@ class PlexSimulator(Simulator):
 
     def _content(self, item: Item, *, guids: bool) -> Content:
         """Render any library item as its PMS JSON content."""
+        if type(item) is Episode:  # the most numerous first
+            return self._episode(item)
         match item:
             case Movie():
                 return self._movie(item, guids=guids)
@@ -928,32 +934,52 @@ class PlexSimulator(Simulator):
     def _item_json(self, item: Item, guids: bool) -> bytes:
         """Return an item's JSON (an entry of `Metadata`), from the cache when current."""
         guids = guids and isinstance(item, (Movie, Show))
-        key = (item.rating_key, guids)
+        key = item.rating_key * 2 + guids
         fingerprint = self._fingerprint(item, guids)
-        cached = self._json_cache.get(key)
-        if cached is not None and cached[0] == fingerprint:
-            return cached[1]
+        cached = self._json_fingerprints.get(key)
+        if cached is not None and cached == fingerprint:
+            return self._json_cache[key]
         rendered = json_bytes(self._content(item, guids=guids))
-        self._json_cache[key] = (fingerprint, rendered)
+        self._json_fingerprints[key] = fingerprint
+        self._json_cache[key] = rendered
         return rendered
 
     def _item_xml(self, item: Item, guids: bool) -> str:
         """Return an item's XML fragment, from the cache when current."""
         guids = guids and isinstance(item, (Movie, Show))
-        key = (item.rating_key, guids)
+        key = item.rating_key * 2 + guids
         fingerprint = self._fingerprint(item, guids)
-        cached = self._xml_cache.get(key)
-        if cached is not None and cached[0] == fingerprint:
-            return cached[1]
+        if self._xml_fingerprints.get(key) == fingerprint:
+            return self._xml_cache[key]
         content = self._content(item, guids=guids)
         rendered = element_of(_item_tag(item), content, Element).xml_fragment()
-        self._xml_cache[key] = (fingerprint, rendered)
+        self._xml_fingerprints[key] = fingerprint
+        self._xml_cache[key] = rendered
         return rendered
 
     def _fingerprint(self, item: Item, guids: bool) -> Fingerprint:
         """Return every changeable value an item's rendering reads."""
         world = self.world
         match item:
+            case Episode():
+                show = world.shows[item.show_key]
+                return (
+                    EPISODE,
+                    item.rating_key,
+                    item.season_key,
+                    item.season_index,
+                    item.index,
+                    item.title,
+                    item.added_at,
+                    item.updated_at,
+                    item.view_count,
+                    item.last_viewed_at,
+                    show.rating_key,
+                    show.title,
+                    show.guid,
+                    self.sections[SHOW_SECTION].title,
+                    *self._file_fingerprint(item.file),
+                )
             case Movie():
                 return (
                     MOVIE,
@@ -968,28 +994,10 @@ class PlexSimulator(Simulator):
                     item.updated_at,
                     item.view_count,
                     item.last_viewed_at,
-                    tuple(item.labels),
-                    self._file_fingerprint(item.file),
                     self.sections[MOVIE_SECTION].title,
-                )
-            case Episode():
-                show = world.shows[item.show_key]
-                return (
-                    EPISODE,
-                    item.rating_key,
-                    item.season_key,
-                    item.season_index,
-                    item.index,
-                    item.title,
-                    item.added_at,
-                    item.updated_at,
-                    item.view_count,
-                    item.last_viewed_at,
-                    self._file_fingerprint(item.file),
-                    show.rating_key,
-                    show.title,
-                    show.guid,
-                    self.sections[SHOW_SECTION].title,
+                    len(item.labels),
+                    *item.labels,
+                    *self._file_fingerprint(item.file),
                 )
             case Show():
                 return (
@@ -1026,10 +1034,10 @@ class PlexSimulator(Simulator):
                     tuple((e.view_count, e.last_viewed_at) for e in self._leaves(item)),
                 )
 
-    def _file_fingerprint(self, file: MediaFile | None) -> Fingerprint | None:
-        """Return every value of a file that the rendering reads."""
+    def _file_fingerprint(self, file: MediaFile | None) -> Fingerprint:
+        """Return every value of a file that the rendering reads (none without a file)."""
         if file is None:
-            return None
+            return ()
         return (
             file.media_id,
             file.part_id,
