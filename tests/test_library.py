@@ -3,7 +3,8 @@
 from typing import Any
 
 from custom_components.smartplex.api import PlexItem, PlexSection
-from custom_components.smartplex.api.plex import parse_item, plex_int
+from custom_components.smartplex.api.http import parse_int
+from custom_components.smartplex.api.plex import parse_item
 from custom_components.smartplex.library import LibraryModel
 
 MOVIES = PlexSection(
@@ -60,7 +61,7 @@ def item(key: int, section: int = 1, kind: str = "movie", **changes: Any) -> Ple
         "show_key": None,
         "season_key": None,
         "season_index": None,
-        "index": None,
+        "episode_index": None,
         "view_count": 0,
         "last_viewed_at": None,
         "labels": (),
@@ -92,9 +93,9 @@ def test_parse_item_without_media() -> None:
     assert (parsed.size, parsed.resolution, parsed.added_at) == (0, None, 0)
 
 
-def test_plex_int_is_defensive() -> None:
+def test_parse_int_is_defensive() -> None:
     """Numbers arrive as ints, strings, floats, empty strings or not at all."""
-    assert [plex_int(v) for v in (3, "4", "5.0", 6.7, "", None, "x", True)] == [
+    assert [parse_int(v) for v in (3, "4", "5.0", 6.7, "", None, "x", True)] == [
         3,
         4,
         5,

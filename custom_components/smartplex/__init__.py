@@ -15,7 +15,13 @@ from homeassistant.helpers import (
 )
 from homeassistant.helpers.typing import ConfigType
 
-from .api import ArrClient, ServiceKind, SmartPlexApiError, SmartPlexAuthError
+from .api import (
+    ArrClient,
+    ServiceKind,
+    SmartPlexApiError,
+    SmartPlexAuthError,
+    TautulliClient,
+)
 from .connections import (
     PURPOSE_PLEX_TOKEN,
     async_plex_client,
@@ -31,6 +37,7 @@ from .const import (
 )
 from .coordinator import (
     ServiceConnection,
+    SmartPlexAnalyticsCoordinator,
     SmartPlexConfigEntry,
     SmartPlexData,
     SmartPlexLibraryCoordinator,
@@ -104,6 +111,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartPlexConfigEntry) ->
     )
     library = SmartPlexLibraryCoordinator(hass, entry, plex)
     await library.async_config_entry_first_refresh()
+    tautulli = next(
+        (c.client for c in services.values() if isinstance(c.client, TautulliClient)),
+        None,
+    )
+    analytics = SmartPlexAnalyticsCoordinator(hass, entry, library, tautulli)
+    await analytics.async_refresh()
     storage = None
     if arr_clients := [
         conn.client for conn in services.values() if isinstance(conn.client, ArrClient)
@@ -112,7 +125,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartPlexConfigEntry) ->
         # An optional service being down must not fail setup: no first_refresh.
         await storage.async_refresh()
     entry.runtime_data = SmartPlexData(
-        plex=plex, server=server, library=library, storage=storage, services=services
+        plex=plex,
+        server=server,
+        library=library,
+        analytics=analytics,
+        storage=storage,
+        services=services,
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_reload_on_change))

@@ -56,10 +56,12 @@ from .const import (
     CONF_API_KEY_ENCRYPTED,
     CONF_CAPACITY_GB,
     CONF_FULL_SYNC_TIME,
+    CONF_NOT_WATCHED_DAYS,
     CONF_SERVER,
     CONF_SUBENTRY_ID,
     CONF_TOKEN_ENCRYPTED,
     DEFAULT_FULL_SYNC_TIME,
+    DEFAULT_NOT_WATCHED_DAYS,
     DEFAULT_PORTS,
     DOMAIN,
     LOGGER,
@@ -113,6 +115,17 @@ OPTIONS_SCHEMA = probatio.Schema(
         probatio.Required(
             CONF_FULL_SYNC_TIME, default=DEFAULT_FULL_SYNC_TIME
         ): TimeSelector(),
+        probatio.Required(
+            CONF_NOT_WATCHED_DAYS, default=DEFAULT_NOT_WATCHED_DAYS
+        ): NumberSelector(
+            NumberSelectorConfig(
+                min=1,
+                max=3650,
+                step=1,
+                unit_of_measurement="days",
+                mode=NumberSelectorMode.BOX,
+            )
+        ),
     }
 )
 TOKEN_SCHEMA = probatio.Schema({probatio.Required(CONF_TOKEN): SECRET_SELECTOR})

@@ -36,3 +36,5 @@ ISSUE_CREDENTIALS_UNREADABLE: Final = "credentials_unreadable"
 CONF_CAPACITY_GB: Final = "storage_capacity_gb"
 CONF_FULL_SYNC_TIME: Final = "full_sync_time"
 DEFAULT_FULL_SYNC_TIME: Final = "03:30:00"
+CONF_NOT_WATCHED_DAYS: Final = "not_watched_days"
+DEFAULT_NOT_WATCHED_DAYS: Final = 90

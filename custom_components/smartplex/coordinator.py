@@ -3,6 +3,8 @@
 import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
+import time
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -11,6 +13,13 @@ from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
+from .analytics import (
+    AnalyticsModel,
+    AnalyticsSummary,
+    from_plex,
+    from_tautulli,
+    summarize,
+)
 from .api import (
     ArrClient,
     DiskSpace,
@@ -21,11 +30,21 @@ from .api import (
     ServiceKind,
     SmartPlexApiError,
     SmartPlexAuthError,
+    TautulliClient,
 )
-from .const import CONF_FULL_SYNC_TIME, DEFAULT_FULL_SYNC_TIME, DOMAIN, LOGGER
+from .connections import error_reason
+from .const import (
+    CONF_FULL_SYNC_TIME,
+    CONF_NOT_WATCHED_DAYS,
+    DEFAULT_FULL_SYNC_TIME,
+    DEFAULT_NOT_WATCHED_DAYS,
+    DOMAIN,
+    LOGGER,
+)
 from .library import LibraryModel, SyncResult, async_sync_library
 
 LIBRARY_SYNC_INTERVAL = timedelta(minutes=15)
+ANALYTICS_INTERVAL = timedelta(hours=1)
 STORAGE_INTERVAL = timedelta(hours=24)
 STORE_VERSION = 1
 STORE_SAVE_DELAY = 10
@@ -51,6 +70,7 @@ class SmartPlexData:
     plex: PlexClient
     server: PlexServerInfo
     library: SmartPlexLibraryCoordinator
+    analytics: SmartPlexAnalyticsCoordinator
     storage: SmartPlexStorageCoordinator | None
     services: dict[str, ServiceConnection] = field(default_factory=dict)
 
@@ -178,3 +198,65 @@ class SmartPlexStorageCoordinator(SmartPlexCoordinator[list[DiskSpace]]):
             for disk in reported:
                 disks.setdefault(disk.path, disk)
         return sorted(disks.values(), key=lambda disk: disk.path)
+
+
+class SmartPlexAnalyticsCoordinator(SmartPlexCoordinator[AnalyticsSummary]):
+    """Hourly play statistics from Tautulli, or from Plex's own counts (and say so)."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartPlexConfigEntry,
+        library: SmartPlexLibraryCoordinator,
+        tautulli: TautulliClient | None,
+    ) -> None:
+        """Use Tautulli when configured; the library gives titles and sizes."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name="SmartPlex analytics",
+            update_interval=ANALYTICS_INTERVAL,
+        )
+        self.library = library
+        self.tautulli = tautulli
+
+    async def _async_update_data(self) -> AnalyticsSummary:
+        """Read the whole play history; fall back to Plex's counts when Tautulli fails."""
+        fallback_reason = None if self.tautulli else "tautulli_not_configured"
+        model: AnalyticsModel | None = None
+        if self.tautulli is not None:
+            try:
+                records = [
+                    record
+                    async for page in self.tautulli.async_iter_history()
+                    for record in page
+                ]
+            except SmartPlexApiError as err:
+                fallback_reason = error_reason(err)
+            else:
+                model = await self.hass.async_add_executor_job(from_tautulli, records)
+        previous = self.data.fallback_reason if self.data else None
+        if fallback_reason != previous and self.tautulli is not None:
+            if fallback_reason:
+                LOGGER.warning(
+                    "Tautulli is not usable (%s); using Plex's own view counts",
+                    fallback_reason,
+                )
+            else:
+                LOGGER.info("Tautulli answers again; using its play history")
+        library = self.library.model.snapshot()
+        if model is None:
+            model = from_plex(library)
+        return await self.hass.async_add_executor_job(
+            partial(
+                summarize,
+                model,
+                library,
+                now=time.time(),
+                not_watched_days=self.config_entry.options.get(
+                    CONF_NOT_WATCHED_DAYS, DEFAULT_NOT_WATCHED_DAYS
+                ),
+                fallback_reason=fallback_reason,
+            )
+        )

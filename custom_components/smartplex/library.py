@@ -1,16 +1,20 @@
-"""SmartPlex's model of the Plex libraries: items by rating key, sizes, quality (no HA)."""
+"""SmartPlex's model of the Plex libraries and its sync (no Home Assistant imports)."""
 
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 import time
 from typing import Any
 
 from .api import PlexClient, PlexItem, PlexSection
 
-STORE_FORMAT = 1
-ITEM_FIELDS = tuple(f.name for f in fields(PlexItem))
+STORE_FORMAT = 2
+ITEM_FIELDS = PlexItem._fields
 SYNCED_TYPES = {"movie": ("movie",), "show": ("show", "episode")}
+QUALITY_FIELDS = {
+    "by_resolution": "resolution",
+    "by_codec": "video_codec",
+    "by_container": "container",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,20 +28,13 @@ class Breakdown:
     by_container: dict[str, tuple[int, int]]
 
 
-def _group(items: Iterable[PlexItem], key: str) -> dict[str, tuple[int, int]]:
-    """Return {value: (count, bytes)} of items grouped by one attribute."""
-    counts: Counter[str] = Counter()
-    sizes: Counter[str] = Counter()
-    for item in items:
-        value = getattr(item, key) or "unknown"
-        counts[value] += 1
-        sizes[value] += item.size
-    return {value: (counts[value], sizes[value]) for value in sorted(counts)}
-
-
 @dataclass
 class LibraryModel:
-    """Every synced section with its movies, shows and episodes."""
+    """Every synced section with its movies, shows and episodes.
+
+    Change items only through the methods: they keep running totals (per section, type
+    and quality value), so counts and breakdowns cost O(values), not O(items).
+    """
 
     sections: dict[int, PlexSection] = field(default_factory=dict)
     items: dict[int, PlexItem] = field(default_factory=dict)
@@ -45,40 +42,75 @@ class LibraryModel:
         0  # the newest updatedAt seen; the next incremental sync asks after it
     )
     last_full_sync: float | None = None
+    _counts: dict[tuple[int, str], int] = field(default_factory=dict, repr=False)
+    _groups: dict[tuple[int, str, str], list[int]] = field(
+        default_factory=dict, repr=False
+    )
 
-    def media(self, section_id: int | None = None) -> list[PlexItem]:
-        """Return the movies and episodes (the things with files), of one section or all."""
-        return [
-            item
-            for item in self.items.values()
-            if item.type != "show"
-            and (section_id is None or item.section_id == section_id)
-        ]
+    def _account(self, item: PlexItem, sign: int) -> None:
+        """Add (sign 1) or take away (sign -1) an item's share of the totals."""
+        key = (item.section_id, item.type)
+        self._counts[key] = self._counts.get(key, 0) + sign
+        if item.type == "show":
+            return
+        for name, attribute in (("total", "type"), *QUALITY_FIELDS.items()):
+            value = getattr(item, attribute) or "unknown"
+            group = self._groups.setdefault((item.section_id, name, value), [0, 0])
+            group[0] += sign
+            group[1] += sign * item.size
 
-    def replace_section(self, section: PlexSection, items: list[PlexItem]) -> int:
-        """Take a full listing of a section: what it no longer lists is gone.
+    def _put(self, item: PlexItem) -> bool:
+        """Store an item; return whether it was new or different."""
+        old = self.items.get(item.rating_key)
+        if old == item:
+            return False
+        if old is not None:
+            self._account(old, -1)
+        self.items[item.rating_key] = item
+        self._account(item, 1)
+        return True
 
-        Return how many items were new or different.
-        """
-        self.sections[section.id] = section
-        listed = {item.rating_key for item in items}
-        for key in [
-            key
-            for key, item in self.items.items()
-            if item.section_id == section.id and key not in listed
-        ]:
-            del self.items[key]
-        return self.upsert(items)
+    def _remove(self, rating_key: int) -> None:
+        """Forget an item."""
+        self._account(self.items.pop(rating_key), -1)
+
+    def snapshot(self) -> LibraryModel:
+        """Return a copy that later syncs do not change (items are immutable tuples)."""
+        return LibraryModel(
+            sections=dict(self.sections),
+            items=dict(self.items),
+            watermark=self.watermark,
+            last_full_sync=self.last_full_sync,
+            _counts=dict(self._counts),
+            _groups={key: list(value) for key, value in self._groups.items()},
+        )
 
     def upsert(self, items: Iterable[PlexItem]) -> int:
         """Add or replace items; return how many were new or different."""
         count = 0
         for item in items:
-            if self.items.get(item.rating_key) != item:
-                self.items[item.rating_key] = item
-                count += 1
+            count += self._put(item)
             self.watermark = max(self.watermark, item.updated_at)
         return count
+
+    def remove_unlisted(self, section_id: int, listed: set[int]) -> int:
+        """Forget a section's items that a full listing no longer has; return how many."""
+        gone = [
+            key
+            for key, item in self.items.items()
+            if item.section_id == section_id and key not in listed
+        ]
+        for key in gone:
+            self._remove(key)
+        return len(gone)
+
+    def replace_section(self, section: PlexSection, items: list[PlexItem]) -> int:
+        """Take a full listing of a section; return how many items changed or left."""
+        self.sections[section.id] = section
+        changed = self.upsert(items)
+        return changed + self.remove_unlisted(
+            section.id, {item.rating_key for item in items}
+        )
 
     def drop_sections(self, keep: Iterable[int]) -> list[int]:
         """Forget sections (and their items) Plex no longer has; return their ids."""
@@ -86,32 +118,41 @@ class LibraryModel:
         gone = [section_id for section_id in self.sections if section_id not in kept]
         for section_id in gone:
             del self.sections[section_id]
-        self.items = {k: v for k, v in self.items.items() if v.section_id in kept}
+            self.remove_unlisted(section_id, set())
         return gone
 
     def count(self, section_id: int, item_type: str) -> int:
         """Return how many items of a type the model holds for a section."""
-        return sum(
-            1
-            for item in self.items.values()
-            if item.section_id == section_id and item.type == item_type
-        )
-
-    def breakdown(self, section_id: int | None = None) -> Breakdown:
-        """Return counts and sizes of a section (or all), by quality attribute."""
-        media = self.media(section_id)
-        return Breakdown(
-            count=len(media),
-            size=sum(item.size for item in media),
-            by_resolution=_group(media, "resolution"),
-            by_codec=_group(media, "video_codec"),
-            by_container=_group(media, "container"),
-        )
+        return self._counts.get((section_id, item_type), 0)
 
     def titles(self, section_id: int) -> int:
         """Return the number of titles: movies, or shows for a TV section."""
         section = self.sections[section_id]
         return self.count(section_id, "show" if section.type == "show" else "movie")
+
+    def breakdown(self, section_id: int | None = None) -> Breakdown:
+        """Return counts and sizes of a section (or all), by quality attribute."""
+        merged: dict[str, dict[str, list[int]]] = {}
+        for (section, name, value), (count, size) in self._groups.items():
+            if count and (section_id is None or section == section_id):
+                group = merged.setdefault(name, {}).setdefault(value, [0, 0])
+                group[0] += count
+                group[1] += size
+        count, size = (0, 0)
+        for total_count, total_size in merged.get("total", {}).values():
+            count += total_count
+            size += total_size
+        return Breakdown(
+            count=count,
+            size=size,
+            **{
+                name: {
+                    value: (c, s)
+                    for value, (c, s) in sorted(merged.get(name, {}).items())
+                }
+                for name in QUALITY_FIELDS
+            },
+        )
 
     def as_stored(self) -> dict[str, Any]:
         """Return a compact JSON-able snapshot (items as rows, not objects)."""
@@ -121,10 +162,7 @@ class LibraryModel:
             "last_full_sync": self.last_full_sync,
             "sections": [asdict(section) for section in self.sections.values()],
             "fields": ITEM_FIELDS,
-            "items": [
-                [getattr(item, name) for name in ITEM_FIELDS]
-                for item in self.items.values()
-            ],
+            "items": list(self.items.values()),
         }
 
     @classmethod
@@ -140,9 +178,8 @@ class LibraryModel:
             last_full_sync=stored["last_full_sync"],
         )
         for row in stored["items"]:
-            item = PlexItem(**dict(zip(ITEM_FIELDS, row, strict=True)))
-            item.labels = tuple(item.labels)
-            model.items[item.rating_key] = item
+            item = PlexItem._make(row)
+            model._put(item._replace(labels=tuple(item.labels)))
         return model
 
 
@@ -164,54 +201,65 @@ async def async_sync_library(
 
     A full sync lists everything. An incremental one asks only for items updated after
     the watermark, then compares each section's item counts with Plex's: a mismatch
-    (something was removed) relists that section.
+    (something was removed) relists that section. Items are taken a page at a time, so
+    the event loop is never held for a whole library.
     """
     sections = [s for s in await plex.async_get_sections() if s.type in SYNCED_TYPES]
-    before = set(model.items)
-    model.drop_sections(section.id for section in sections)
+    before = len(model.items)
+    removed_sections = model.drop_sections(section.id for section in sections)
+    removed = before - len(model.items) if removed_sections else 0
     changed = 0
     for section in sections:
         if full or section.id not in model.sections:
-            changed += await _async_full_section(plex, model, section)
+            section_changed, section_removed = await _async_full_section(
+                plex, model, section
+            )
         else:
-            changed += await _async_incremental_section(plex, model, section)
+            section_changed, section_removed = await _async_incremental_section(
+                plex, model, section
+            )
+        changed += section_changed
+        removed += section_removed
     if full:
         model.last_full_sync = time.time()
     return SyncResult(
         full=full,
         sections=len(sections),
         changed=changed,
-        removed=len(before.difference(model.items)),
+        removed=removed,
         items=len(model.items),
     )
 
 
 async def _async_full_section(
     plex: PlexClient, model: LibraryModel, section: PlexSection
-) -> int:
-    """List a whole section; return how many items were new or different."""
-    items: list[PlexItem] = []
+) -> tuple[int, int]:
+    """List a whole section; return (items new or different, items gone)."""
+    model.sections[section.id] = section
+    listed: set[int] = set()
+    changed = 0
     for plex_type in SYNCED_TYPES[section.type]:
         async for page in plex.async_iter_items(section.id, plex_type):
-            items.extend(page)
-    return model.replace_section(section, items)
+            listed.update(item.rating_key for item in page)
+            changed += model.upsert(page)
+    return changed, model.remove_unlisted(section.id, listed)
 
 
 async def _async_incremental_section(
     plex: PlexClient, model: LibraryModel, section: PlexSection
-) -> int:
+) -> tuple[int, int]:
     """Fetch what changed since the watermark; a count mismatch means removals."""
-    changed: list[PlexItem] = []
+    model.sections[section.id] = section
+    changed = 0
     for plex_type in SYNCED_TYPES[section.type]:
         # Items of the watermark's own second come again: harmless, never missed.
         async for page in plex.async_iter_items(
             section.id, plex_type, updated_after=model.watermark - 1
         ):
-            changed.extend(page)
-    model.sections[section.id] = section
-    count = model.upsert(changed)
+            changed += model.upsert(page)
     for plex_type in SYNCED_TYPES[section.type]:
         total = await plex.async_count_items(section.id, plex_type)
         if total != model.count(section.id, plex_type):
-            return count + await _async_full_section(plex, model, section)
-    return count
+            full_changed, removed = await _async_full_section(plex, model, section)
+            return changed + full_changed, removed
+    return changed, 0

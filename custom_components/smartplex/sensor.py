@@ -15,9 +15,16 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .analytics import AnalyticsSummary
 from .api import DiskSpace
-from .const import CONF_CAPACITY_GB, DOMAIN
+from .const import (
+    CONF_CAPACITY_GB,
+    CONF_NOT_WATCHED_DAYS,
+    DEFAULT_NOT_WATCHED_DAYS,
+    DOMAIN,
+)
 from .coordinator import (
+    SmartPlexAnalyticsCoordinator,
     SmartPlexConfigEntry,
     SmartPlexLibraryCoordinator,
     SmartPlexStorageCoordinator,
@@ -126,6 +133,49 @@ USED_PERCENT = SensorEntityDescription(
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class SmartPlexAnalyticsSensorEntityDescription(SensorEntityDescription):
+    """An analytics sensor: how to read its value from the summary."""
+
+    value_fn: Callable[[AnalyticsSummary], int | None]
+
+
+ANALYTICS_SENSORS: tuple[SmartPlexAnalyticsSensorEntityDescription, ...] = (
+    SmartPlexAnalyticsSensorEntityDescription(
+        key="plays_24h",
+        translation_key="plays_24h",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda summary: summary.plays_24h,
+    ),
+    SmartPlexAnalyticsSensorEntityDescription(
+        key="plays_7d",
+        translation_key="plays_7d",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda summary: summary.plays_7d,
+    ),
+    SmartPlexAnalyticsSensorEntityDescription(
+        key="never_watched",
+        translation_key="never_watched",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda summary: summary.never_watched,
+    ),
+    SmartPlexAnalyticsSensorEntityDescription(
+        **_size_description("never_watched_size", "never_watched_size"),
+        value_fn=lambda summary: summary.never_watched_size,
+    ),
+    SmartPlexAnalyticsSensorEntityDescription(
+        key="not_watched",
+        translation_key="not_watched",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda summary: summary.not_watched,
+    ),
+    SmartPlexAnalyticsSensorEntityDescription(
+        **_size_description("not_watched_size", "not_watched_size"),
+        value_fn=lambda summary: summary.not_watched_size,
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: SmartPlexConfigEntry,
@@ -136,6 +186,10 @@ async def async_setup_entry(
     async_add_entities(
         SmartPlexLibrarySensor(coordinator, description, None)
         for description in SERVER_SENSORS
+    )
+    async_add_entities(
+        SmartPlexAnalyticsSensor(entry.runtime_data.analytics, description)
+        for description in ANALYTICS_SENSORS
     )
     if entry.runtime_data.storage is not None:
         async_add_entities(
@@ -277,3 +331,40 @@ class SmartPlexUsedPercentSensor(
     def extra_state_attributes(self) -> dict[str, Any]:
         """Give the capacity the percentage is measured against."""
         return {"capacity": int(self.capacity)}
+
+
+class SmartPlexAnalyticsSensor(
+    SmartPlexEntity[SmartPlexAnalyticsCoordinator], SensorEntity
+):
+    """Play statistics; says where they came from (Tautulli or Plex's own counts)."""
+
+    entity_description: SmartPlexAnalyticsSensorEntityDescription
+
+    def __init__(
+        self,
+        coordinator: SmartPlexAnalyticsCoordinator,
+        description: SmartPlexAnalyticsSensorEntityDescription,
+    ) -> None:
+        """Set up the sensor."""
+        super().__init__(coordinator, description.key)
+        self.entity_description = description
+        self._attr_translation_placeholders = {
+            "days": str(
+                coordinator.config_entry.options.get(
+                    CONF_NOT_WATCHED_DAYS, DEFAULT_NOT_WATCHED_DAYS
+                )
+            )
+        }
+
+    @property
+    def native_value(self) -> int | None:
+        """Read the value; None (unknown) where the source cannot tell."""
+        return self.entity_description.value_fn(self.coordinator.data)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Say where the play data came from, and why if it is the fallback."""
+        return {
+            "source": str(self.coordinator.data.model.source),
+            "fallback_reason": self.coordinator.data.fallback_reason,
+        }

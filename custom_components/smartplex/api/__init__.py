@@ -9,6 +9,7 @@ from .errors import (
     SmartPlexConnectionError,
     SmartPlexRateLimitError,
     SmartPlexResponseError,
+    SmartPlexServiceError,
     SmartPlexTimeoutError,
     SmartPlexWrongServiceError,
 )
@@ -26,7 +27,7 @@ from .models import (
 from .overseerr import OverseerrClient
 from .plex import PlexClient
 from .plextv import PLEX_TV_URL, PlexTvClient, plex_auth_url
-from .tautulli import TautulliClient
+from .tautulli import PlayRecord, TautulliClient
 
 type ServiceClient = ArrClient | TautulliClient | OverseerrClient
 
@@ -50,6 +51,7 @@ __all__ = [
     "ArrClient",
     "DiskSpace",
     "OverseerrClient",
+    "PlayRecord",
     "PlexClient",
     "PlexConnection",
     "PlexItem",
@@ -66,6 +68,7 @@ __all__ = [
     "SmartPlexConnectionError",
     "SmartPlexRateLimitError",
     "SmartPlexResponseError",
+    "SmartPlexServiceError",
     "SmartPlexTimeoutError",
     "SmartPlexWrongServiceError",
     "TautulliClient",

@@ -40,5 +40,9 @@ class SmartPlexResponseError(SmartPlexApiError):
         self.status = status
 
 
+class SmartPlexServiceError(SmartPlexResponseError):
+    """The service answered in its own error format (so it is the right service)."""
+
+
 class SmartPlexWrongServiceError(SmartPlexApiError):
     """Something answered, but it is not the service we expected."""

@@ -14,6 +14,7 @@ from .errors import (
     SmartPlexConnectionError,
     SmartPlexRateLimitError,
     SmartPlexResponseError,
+    SmartPlexServiceError,
     SmartPlexTimeoutError,
     SmartPlexWrongServiceError,
 )
@@ -26,6 +27,16 @@ def normalize_base_url(url: str) -> str:
     """Return the service's base URL without a trailing slash, query or fragment."""
     base = URL(url.strip()).with_query(None).with_fragment(None)
     return str(base).rstrip("/")
+
+
+def parse_int(value: Any) -> int | None:
+    """Read a number that may be missing, empty, a string or a float."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        return int(float(value))
+    except TypeError, ValueError:
+        return None
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
@@ -148,6 +159,8 @@ def identifying(service: str, path: str) -> Iterator[None]:
     """
     try:
         yield
+    except SmartPlexServiceError:
+        raise
     except SmartPlexResponseError as err:
         if err.status is None or err.status == HTTPStatus.NOT_FOUND:
             raise SmartPlexWrongServiceError(service, f"{path}: not {service}") from err

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class ServiceKind(StrEnum):
@@ -75,13 +76,16 @@ class PlexSection:
     scanned_at: int
 
 
-@dataclass(slots=True, kw_only=True)
-class PlexItem:
-    """One movie or episode as SmartPlex keeps it: what sizing, quality and rules need."""
+class PlexItem(NamedTuple):
+    """One movie, show or episode as SmartPlex keeps it: what sizing and rules need.
+
+    A tuple of plain values, so Python's cycle collector never has to scan the
+    100k of them a large library holds.
+    """
 
     rating_key: int
     section_id: int
-    type: str  # movie or episode
+    type: str  # movie, show or episode
     title: str
     year: int | None
     added_at: int
@@ -97,7 +101,7 @@ class PlexItem:
     show_key: int | None
     season_key: int | None
     season_index: int | None
-    index: int | None
+    episode_index: int | None
     view_count: int
     last_viewed_at: int | None
     labels: tuple[str, ...]

@@ -10,7 +10,7 @@ from .errors import (
     SmartPlexResponseError,
     SmartPlexWrongServiceError,
 )
-from .http import ServiceHttp, identifying, require_mapping
+from .http import ServiceHttp, identifying, parse_int, require_mapping
 from .models import PlexItem, PlexSection, PlexServerInfo
 
 PLEX_PRODUCT = "SmartPlex"
@@ -28,16 +28,6 @@ def plex_headers(client_identifier: str) -> dict[str, str]:
     }
 
 
-def plex_int(value: Any) -> int | None:
-    """Read a Plex number that may be missing, empty, a string or a float."""
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    try:
-        return int(float(value))
-    except TypeError, ValueError:
-        return None
-
-
 def _external_ids(raw: Mapping[str, Any]) -> dict[str, str]:
     """Return {"tmdb": "603", "imdb": "tt0133093", ...} from an item's Guid list."""
     ids: dict[str, str] = {}
@@ -53,7 +43,7 @@ def parse_item(raw: Mapping[str, Any], section_id: int) -> PlexItem:
     media = raw.get("Media") or ()
     first = media[0] if media else {}
     size = sum(
-        plex_int(part.get("size")) or 0
+        parse_int(part.get("size")) or 0
         for one in media
         for part in one.get("Part") or ()
     )
@@ -63,23 +53,23 @@ def parse_item(raw: Mapping[str, Any], section_id: int) -> PlexItem:
         section_id=section_id,
         type=str(raw.get("type", "")),
         title=str(raw.get("title", "")),
-        year=plex_int(raw.get("year")),
-        added_at=plex_int(raw.get("addedAt")) or 0,
-        updated_at=plex_int(raw.get("updatedAt")) or 0,
+        year=parse_int(raw.get("year")),
+        added_at=parse_int(raw.get("addedAt")) or 0,
+        updated_at=parse_int(raw.get("updatedAt")) or 0,
         size=size,
         resolution=first.get("videoResolution"),
         video_codec=first.get("videoCodec"),
         container=first.get("container"),
-        bitrate=plex_int(first.get("bitrate")),
-        tmdb_id=plex_int(ids.get("tmdb")),
-        tvdb_id=plex_int(ids.get("tvdb")),
+        bitrate=parse_int(first.get("bitrate")),
+        tmdb_id=parse_int(ids.get("tmdb")),
+        tvdb_id=parse_int(ids.get("tvdb")),
         imdb_id=ids.get("imdb"),
-        show_key=plex_int(raw.get("grandparentRatingKey")),
-        season_key=plex_int(raw.get("parentRatingKey")),
-        season_index=plex_int(raw.get("parentIndex")),
-        index=plex_int(raw.get("index")),
-        view_count=plex_int(raw.get("viewCount")) or 0,
-        last_viewed_at=plex_int(raw.get("lastViewedAt")),
+        show_key=parse_int(raw.get("grandparentRatingKey")),
+        season_key=parse_int(raw.get("parentRatingKey")),
+        season_index=parse_int(raw.get("parentIndex")),
+        episode_index=parse_int(raw.get("index")),
+        view_count=parse_int(raw.get("viewCount")) or 0,
+        last_viewed_at=parse_int(raw.get("lastViewedAt")),
         labels=tuple(str(label.get("tag")) for label in raw.get("Label") or ()),
         file_missing="deletedAt" in raw,
     )
@@ -175,8 +165,8 @@ class PlexClient:
                     type=str(raw["type"]),
                     title=str(raw.get("title", "")),
                     uuid=str(raw.get("uuid", "")),
-                    updated_at=plex_int(raw.get("updatedAt")) or 0,
-                    scanned_at=plex_int(raw.get("scannedAt")) or 0,
+                    updated_at=parse_int(raw.get("updatedAt")) or 0,
+                    scanned_at=parse_int(raw.get("scannedAt")) or 0,
                 )
                 for raw in container.get("Directory") or ()
             ]
@@ -193,7 +183,7 @@ class PlexClient:
             params={"type": str(PLEX_TYPES[plex_type])},
             headers={"X-Plex-Container-Start": "0", "X-Plex-Container-Size": "0"},
         )
-        total = plex_int(container.get("totalSize"))
+        total = parse_int(container.get("totalSize"))
         if total is None:
             raise SmartPlexResponseError("Plex", f"{path}: no totalSize")
         return total
@@ -233,6 +223,6 @@ class PlexClient:
             if page:
                 yield page
             start += len(raw_items)
-            total = plex_int(container.get("totalSize"))
+            total = parse_int(container.get("totalSize"))
             if not raw_items or total is None or start >= total:
                 return
