@@ -94,7 +94,11 @@ class Simulator:
         app = web.Application(middlewares=[self._record, self._inject_fault])
         self.add_routes(app.router)
         self._runner = web.AppRunner(
-            app, handle_signals=False, shutdown_timeout=1.0, handler_cancellation=True
+            app,
+            handle_signals=False,
+            shutdown_timeout=1.0,
+            handler_cancellation=True,
+            access_log=None,  # request logs are kept in self.requests instead
         )
         await self._runner.setup()
         await self._listen()

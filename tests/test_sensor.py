@@ -279,3 +279,73 @@ async def test_full_sync_time_option(
         await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
     assert track.call_args.kwargs == {"hour": 5, "minute": 10, "second": 20}
+
+
+def never_watched_titles(world: World) -> int:
+    """Movies and shows nobody ever played, as the world's history says."""
+    played = {play.rating_key for play in world.plays} | {
+        play.grandparent_rating_key for play in world.plays
+    }
+    return sum(1 for key in (*world.movies, *world.shows) if key not in played)
+
+
+async def test_analytics_from_tautulli(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """With Tautulli, play counts cover every user and say where they come from."""
+    await setup_entry(hass, stack, (ServiceKind.TAUTULLI,))
+    state = hass.states.get(f"{DEVICE}_never_watched_titles")
+    assert state.state == str(never_watched_titles(stack.world))
+    assert state.attributes["source"] == "tautulli"
+    assert state.attributes["fallback_reason"] is None
+    assert hass.states.get(f"{DEVICE}_plays_in_the_last_7_days").state.isdigit()
+    assert hass.states.get(f"{DEVICE}_titles_not_watched_in_90_days") is not None
+
+
+async def test_analytics_fall_back_to_plex(
+    hass: HomeAssistant, stack: SimulatorStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Tautulli down: Plex's own counts are used, labelled, and time windows unknown."""
+    entry = await setup_entry(hass, stack, (ServiceKind.TAUTULLI,))
+    await stack.tautulli.async_set_fault(Fault.SERVER_ERROR)
+    analytics = entry.runtime_data.analytics
+    await analytics.async_refresh()
+    await analytics.async_refresh()
+    state = hass.states.get(f"{DEVICE}_never_watched_titles")
+    assert state.attributes["source"] == "plex"
+    assert state.attributes["fallback_reason"] == "bad_response"
+    assert hass.states.get(f"{DEVICE}_plays_in_the_last_24_hours").state == "unknown"
+    ours = "\n".join(
+        r.getMessage() for r in caplog.records if r.name.startswith("custom_components")
+    )
+    assert ours.count("Tautulli is not usable") == 1
+    assert stack.tautulli.api_key not in ours
+    await stack.tautulli.async_clear_fault()
+    await analytics.async_refresh()
+    state = hass.states.get(f"{DEVICE}_never_watched_titles")
+    assert state.attributes["source"] == "tautulli"
+    assert "Tautulli answers again" in caplog.text
+
+
+async def test_analytics_without_tautulli(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """Without Tautulli the sensors use Plex's counts and say why."""
+    await setup_entry(hass, stack)
+    state = hass.states.get(f"{DEVICE}_never_watched_titles")
+    assert state.attributes == state.attributes | {
+        "source": "plex",
+        "fallback_reason": "tautulli_not_configured",
+    }
+    owner_played = {
+        key
+        for item in (*stack.world.movies.values(), *stack.world.episodes.values())
+        if item.view_count
+        for key in (item.rating_key, getattr(item, "show_key", None))
+    }
+    expected = sum(
+        1
+        for key in (*stack.world.movies, *stack.world.shows)
+        if key not in owner_played
+    )
+    assert state.state == str(expected)
