@@ -1,5 +1,6 @@
 """Library sensors over the simulated Plex: first sync, incremental, removals, restarts."""
 
+from dataclasses import replace
 from typing import Any
 from unittest.mock import patch
 
@@ -349,3 +350,33 @@ async def test_analytics_without_tautulli(
         if key not in owner_played
     )
     assert state.state == str(expected)
+
+
+async def test_added_item_is_picked_up(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """A movie added to Plex appears after an incremental sync, with its size."""
+    entry = await setup_entry(hass, stack)
+    world = stack.world
+    template = next(iter(world.movies.values()))
+    assert template.file is not None
+    key = world.new_id()
+    world.movies[key] = replace(
+        template,
+        rating_key=key,
+        title="Brand New",
+        tmdb_id=999_999,
+        added_at=world.now + 120,
+        updated_at=world.now + 120,
+        file=replace(template.file, media_id=world.new_id(), part_id=world.new_id()),
+        labels=[],
+    )
+    result = await sync(hass, entry.entry_id)
+    assert (result["changed"], result["removed"]) == (1, 0)
+    item = entry.runtime_data.library.model.items[key]
+    assert (item.title, item.tmdb_id, item.size) == (
+        "Brand New",
+        999_999,
+        template.file.size,
+    )
+    assert hass.states.get(f"{DEVICE}_movies_titles").state == str(len(world.movies))

@@ -1,6 +1,6 @@
 """SmartPlex's model of the Plex libraries and its sync (no Home Assistant imports)."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 import time
 from typing import Any
@@ -9,6 +9,7 @@ from .api import PlexClient, PlexItem, PlexSection
 
 STORE_FORMAT = 2
 ITEM_FIELDS = PlexItem._fields
+_SECTION = ITEM_FIELDS.index("section_id")
 SYNCED_TYPES = {"movie": ("movie",), "show": ("show", "episode")}
 QUALITY_FIELDS = {
     "by_resolution": "resolution",
@@ -28,19 +29,45 @@ class Breakdown:
     by_container: dict[str, tuple[int, int]]
 
 
+type Row = tuple[Any, ...]
+
+
+class ItemView(Mapping[int, PlexItem]):
+    """Read-only view of the model's items by rating key."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: dict[int, Row]) -> None:
+        """Wrap the stored rows."""
+        self._rows = rows
+
+    def __getitem__(self, rating_key: int) -> PlexItem:
+        """Return one item."""
+        return PlexItem._make(self._rows[rating_key])
+
+    def __iter__(self) -> Iterator[int]:
+        """Iterate over rating keys."""
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        """Return how many items there are."""
+        return len(self._rows)
+
+
 @dataclass
 class LibraryModel:
     """Every synced section with its movies, shows and episodes.
 
+    Items are kept as plain tuples: CPython's cycle collector stops tracking those (it
+    does not for named tuples), so a 100k-item library adds little to its pauses.
     Change items only through the methods: they keep running totals (per section, type
     and quality value), so counts and breakdowns cost O(values), not O(items).
     """
 
     sections: dict[int, PlexSection] = field(default_factory=dict)
-    items: dict[int, PlexItem] = field(default_factory=dict)
-    watermark: int = (
-        0  # the newest updatedAt seen; the next incremental sync asks after it
-    )
+    _rows: dict[int, Row] = field(default_factory=dict, repr=False)
+    # The newest updatedAt seen; the next incremental sync asks for what came after.
+    watermark: int = 0
     last_full_sync: float | None = None
     _counts: dict[tuple[int, str], int] = field(default_factory=dict, repr=False)
     _groups: dict[tuple[int, str, str], list[int]] = field(
@@ -59,26 +86,32 @@ class LibraryModel:
             group[0] += sign
             group[1] += sign * item.size
 
+    @property
+    def items(self) -> ItemView:
+        """The movies, shows and episodes by rating key."""
+        return ItemView(self._rows)
+
     def _put(self, item: PlexItem) -> bool:
         """Store an item; return whether it was new or different."""
-        old = self.items.get(item.rating_key)
-        if old == item:
+        row = tuple(item)
+        old = self._rows.get(item.rating_key)
+        if old == row:
             return False
         if old is not None:
-            self._account(old, -1)
-        self.items[item.rating_key] = item
+            self._account(PlexItem._make(old), -1)
+        self._rows[item.rating_key] = row
         self._account(item, 1)
         return True
 
     def _remove(self, rating_key: int) -> None:
         """Forget an item."""
-        self._account(self.items.pop(rating_key), -1)
+        self._account(PlexItem._make(self._rows.pop(rating_key)), -1)
 
     def snapshot(self) -> LibraryModel:
         """Return a copy that later syncs do not change (items are immutable tuples)."""
         return LibraryModel(
             sections=dict(self.sections),
-            items=dict(self.items),
+            _rows=dict(self._rows),
             watermark=self.watermark,
             last_full_sync=self.last_full_sync,
             _counts=dict(self._counts),
@@ -97,8 +130,8 @@ class LibraryModel:
         """Forget a section's items that a full listing no longer has; return how many."""
         gone = [
             key
-            for key, item in self.items.items()
-            if item.section_id == section_id and key not in listed
+            for key, row in self._rows.items()
+            if row[_SECTION] == section_id and key not in listed
         ]
         for key in gone:
             self._remove(key)
@@ -162,7 +195,7 @@ class LibraryModel:
             "last_full_sync": self.last_full_sync,
             "sections": [asdict(section) for section in self.sections.values()],
             "fields": ITEM_FIELDS,
-            "items": list(self.items.values()),
+            "items": list(self._rows.values()),
         }
 
     @classmethod

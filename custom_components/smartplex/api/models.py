@@ -77,11 +77,7 @@ class PlexSection:
 
 
 class PlexItem(NamedTuple):
-    """One movie, show or episode as SmartPlex keeps it: what sizing and rules need.
-
-    A tuple of plain values, so Python's cycle collector never has to scan the
-    100k of them a large library holds.
-    """
+    """One movie, show or episode as SmartPlex keeps it: what sizing and rules need."""
 
     rating_key: int
     section_id: int
