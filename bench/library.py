@@ -202,19 +202,26 @@ async def fetch_floor(session: aiohttp.ClientSession, url: str, token: str) -> i
     return items
 
 
-async def longest_gap[T](work: Awaitable[T]) -> tuple[T, float]:
-    """Await the work with a 5 ms ticker beside it; return its result and the max gap."""
+async def longest_gap[T](work: Awaitable[T], watch: GcWatch) -> tuple[T, float, float]:
+    """Await the work with a 5 ms ticker beside it.
+
+    Return its result, the longest gap, and the longest gap once the garbage
+    collector's pauses inside it are taken out (what the code itself held the loop).
+    """
     done = asyncio.Event()
     longest = 0.0
+    longest_net = 0.0
 
     async def tick() -> None:
-        nonlocal longest
+        nonlocal longest, longest_net
         last = time.perf_counter()
+        collected = watch.total
         while not done.is_set():
             await asyncio.sleep(TICK)
             now = time.perf_counter()
             longest = max(longest, now - last)
-            last = now
+            longest_net = max(longest_net, now - last - (watch.total - collected))
+            last, collected = now, watch.total
 
     ticker = asyncio.create_task(tick())
     await asyncio.sleep(0)
@@ -223,7 +230,7 @@ async def longest_gap[T](work: Awaitable[T]) -> tuple[T, float]:
     finally:
         done.set()
         await ticker
-    return result, longest
+    return result, longest, longest_net
 
 
 class GcWatch:
@@ -232,6 +239,7 @@ class GcWatch:
     def __init__(self) -> None:
         """Start with no pause seen."""
         self.longest = 0.0
+        self.total = 0.0
         self.generation = -1
         self._started = 0.0
 
@@ -250,6 +258,7 @@ class GcWatch:
             self._started = time.perf_counter()
             return
         pause = time.perf_counter() - self._started
+        self.total += pause
         if pause > self.longest:
             self.longest, self.generation = pause, info["generation"]
 
@@ -259,8 +268,10 @@ class Stalls:
     """The longest event-loop gap of each full sync, and the longest GC pause."""
 
     gaps: list[float]
+    net_gaps: list[float]
     gc_pause: float
     gc_generation: int
+    gc_baseline: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,9 +437,24 @@ async def measure(url: str, token: str, pid: int, control: Connection) -> Report
             return model, await async_sync_library(plex, model, full=True)
 
         (model, _), full = await meter.best(full_sync, lambda run: run[1].items)
+        gc.collect()
+        started = time.perf_counter()
+        gc.collect()
+        gc_baseline = time.perf_counter() - started
+        del model
+        gc.collect()
         with GcWatch() as collections:
-            gaps = [(await longest_gap(full_sync()))[1] for _ in range(STALL_RUNS)]
-        stalls = Stalls(gaps, collections.longest, collections.generation)
+            runs = [
+                await longest_gap(full_sync(), collections) for _ in range(STALL_RUNS)
+            ]
+        (model, _), _, _ = runs[-1]
+        stalls = Stalls(
+            [gap for _, gap, _ in runs],
+            [net for _, _, net in runs],
+            collections.longest,
+            collections.generation,
+            gc_baseline,
+        )
         memory = await traced_sync(plex)
         control.send(CHANGED_ITEMS)
         touched: int = control.recv()
@@ -596,6 +622,17 @@ def print_report(report: Report) -> None:
                 f" {TICK * 1000:g} ms ticks, sleep included; longest GC pause"
                 f" meanwhile {stalls.gc_pause * 1000:.0f} ms"
                 f" (generation {stalls.gc_generation})"
+            ),
+        ),
+        (
+            "longest gap without GC pauses",
+            f"{max(stalls.net_gaps) * 1000:.1f} ms",
+            f"<= {MAX_GAP_MS:g} ms",
+            verdict(max(stalls.net_gaps) * 1000 <= MAX_GAP_MS),
+            (
+                "what SmartPlex's code held the loop; for scale, one full"
+                f" gc.collect() in this process (Home Assistant imported, one synced"
+                f" model alive) takes {stalls.gc_baseline * 1000:.0f} ms"
             ),
         ),
     ]
