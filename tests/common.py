@@ -70,3 +70,12 @@ async def setup_entry(
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
+
+
+def service_states(entry: MockConfigEntry) -> dict[str, tuple[str, str | None]]:
+    """Return {service kind: (health status, reason)} of an entry's optional services."""
+    health = entry.runtime_data.health.health
+    return {
+        str(conn.kind): (str(health[key].status), health[key].reason)
+        for key, conn in entry.runtime_data.services.items()
+    }

@@ -26,7 +26,7 @@ from simulators import Fault, SimulatorStack
 from simulators.arr import ArrSimulator
 from simulators.plex import PlexSimulator
 
-from .common import make_entry, service_of, setup_entry
+from .common import make_entry, service_of, service_states, setup_entry
 
 CLOSED_PORT_URL = "http://127.0.0.1:9"
 
@@ -349,10 +349,9 @@ async def test_add_service(
         == sim.api_key
     )
     # The entry reloaded and now uses the service.
-    (connection,) = entry.runtime_data.services.values()
-    assert connection.error is None
-    assert connection.info is not None
-    assert connection.info.version == sim.version
+    (key,) = entry.runtime_data.services
+    health = entry.runtime_data.health.health[key]
+    assert (str(health.status), health.version) == ("ok", sim.version)
 
 
 @pytest.mark.parametrize("kind", list(ServiceKind)[1:])
@@ -473,7 +472,7 @@ async def test_reconfigure_service(hass: HomeAssistant, stack: SimulatorStack) -
     subentry = entry.subentries[subentry.subentry_id]
     assert subentry.data[CONF_URL] == new_url
     assert entry.runtime_data.services[subentry.subentry_id].url == new_url
-    assert entry.runtime_data.services[subentry.subentry_id].error is None
+    assert service_states(entry) == {"sonarr": ("ok", None)}
     assert moved.requests
     await moved.stop()
 

@@ -23,12 +23,22 @@ async def test_diagnostics(hass: HomeAssistant, stack: SimulatorStack) -> None:
         "overseerr": True,
     }
     statuses = {
-        s["service"]: (s["status"], s["version"]) for s in diagnostics["services"]
+        h["service"]: (h["status"], h["reason"], h["version"])
+        for h in diagnostics["health"].values()
     }
     assert statuses == {
-        "sonarr": ("cannot_connect", None),
-        "overseerr": ("ok", stack.overseerr.version),
+        "plex": ("ok", None, stack.plex.version),
+        "sonarr": ("error", "cannot_connect", None),
+        "overseerr": ("ok", None, stack.overseerr.version),
     }
+    assert {
+        s["service"]: s["credentials_readable"] for s in diagnostics["services"]
+    } == {
+        "sonarr": True,
+        "overseerr": True,
+    }
+    sonarr = next(h for h in diagnostics["health"].values() if h["service"] == "sonarr")
+    assert [entry[1:] for entry in sonarr["history"]] == [("error", "cannot_connect")]
     assert diagnostics["plex"]["machine_identifier"] == stack.plex.machine_identifier
     assert diagnostics["entry"]["data"]["token_encrypted"] == "**REDACTED**"
     text = str(diagnostics)

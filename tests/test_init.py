@@ -21,7 +21,7 @@ from custom_components.smartplex.credentials import (
 )
 from simulators import Fault, SimulatorStack
 
-from .common import make_entry, service_of, setup_entry
+from .common import make_entry, service_of, service_states, setup_entry
 
 ALL_SERVICES = (
     ServiceKind.SONARR,
@@ -44,9 +44,7 @@ async def test_setup_and_unload(hass: HomeAssistant, stack: SimulatorStack) -> N
     assert entry.state is ConfigEntryState.LOADED
     data = entry.runtime_data
     assert data.server.friendly_name == stack.plex.friendly_name
-    assert {conn.kind: conn.error for conn in data.services.values()} == dict.fromkeys(
-        ALL_SERVICES
-    )
+    assert service_states(entry) == {str(kind): ("ok", None) for kind in ALL_SERVICES}
     device = dr.async_get(hass).async_get_device_by_identifier(
         (DOMAIN, stack.plex.machine_identifier), entry.entry_id
     )
@@ -86,9 +84,7 @@ async def test_optional_service_down_keeps_entry(
     await stack.radarr.async_set_fault(Fault.DOWN)
     entry = await setup_entry(hass, stack, (ServiceKind.RADARR,))
     assert entry.state is ConfigEntryState.LOADED
-    (connection,) = entry.runtime_data.services.values()
-    assert connection.error == "cannot_connect"
-    assert connection.info is None
+    assert service_states(entry) == {"radarr": ("error", "cannot_connect")}
     assert stack.radarr.api_key not in caplog.text
 
 
@@ -159,8 +155,7 @@ async def test_service_key_rejected_starts_reauth(
     )
     assert result["reason"] == "reauth_successful"
     await hass.async_block_till_done()
-    errors = {conn.kind: conn.error for conn in entry.runtime_data.services.values()}
-    assert errors == {ServiceKind.SONARR: None, ServiceKind.RADARR: None}
+    assert service_states(entry) == {"sonarr": ("ok", None), "radarr": ("ok", None)}
 
 
 async def test_lost_key_raises_repair_and_reauth(
@@ -195,7 +190,7 @@ async def test_lost_key_raises_repair_and_reauth(
     assert result["reason"] == "reauth_successful"
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert all(conn.error is None for conn in entry.runtime_data.services.values())
+    assert set(service_states(entry).values()) == {("ok", None)}
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
 
 
@@ -217,8 +212,9 @@ async def test_lost_key_for_a_service_only(
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    (connection,) = entry.runtime_data.services.values()
-    assert connection.error == "credentials_unreadable"
+    assert service_states(entry) == {
+        "overseerr": ("auth_failed", "credentials_unreadable")
+    }
     (flow,) = reauth_flows(hass)
     assert flow["step_id"] == "reauth_service"
 

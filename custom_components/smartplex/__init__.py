@@ -22,24 +22,14 @@ from .api import (
     SmartPlexAuthError,
     TautulliClient,
 )
-from .connections import (
-    PURPOSE_PLEX_TOKEN,
-    async_plex_client,
-    error_reason,
-    subentry_client,
-)
-from .const import (
-    CONF_SUBENTRY_ID,
-    CONF_TOKEN_ENCRYPTED,
-    DOMAIN,
-    ISSUE_CREDENTIALS_UNREADABLE,
-    LOGGER,
-)
+from .connections import PURPOSE_PLEX_TOKEN, async_plex_client, subentry_client
+from .const import CONF_TOKEN_ENCRYPTED, DOMAIN, ISSUE_CREDENTIALS_UNREADABLE
 from .coordinator import (
     ServiceConnection,
     SmartPlexAnalyticsCoordinator,
     SmartPlexConfigEntry,
     SmartPlexData,
+    SmartPlexHealthCoordinator,
     SmartPlexLibraryCoordinator,
     SmartPlexStorageCoordinator,
 )
@@ -47,7 +37,7 @@ from .credentials import CredentialError, CredentialVault, async_get_vault
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
-PLATFORMS = [Platform.SENSOR]
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -94,13 +84,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartPlexConfigEntry) ->
 
     subentries = dict(entry.subentries)
     services = {
-        subentry_id: await _async_connect_service(hass, entry, vault, subentry)
+        subentry_id: _service_connection(hass, vault, subentry)
         for subentry_id, subentry in subentries.items()
     }
-    if not any(conn.error == "credentials_unreadable" for conn in services.values()):
+    if any(conn.client is None for conn in services.values()):
+        _async_report_unreadable_credentials(hass, entry)
+    else:
         ir.async_delete_issue(hass, DOMAIN, _issue_id(entry))
+    # The health coordinator makes every call to the optional services' status:
+    # its first check runs now (disabled services are not called at all).
+    health = SmartPlexHealthCoordinator(hass, entry, plex, services)
+    await health.async_load()
+    await health.async_refresh()
 
-    dr.async_get(hass).async_get_or_create(
+    device = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id,
         identifiers={(DOMAIN, server.machine_identifier)},
         manufacturer="Plex, Inc.",
@@ -109,27 +106,29 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartPlexConfigEntry) ->
         sw_version=server.version,
         configuration_url=f"{entry.data[CONF_URL]}/web",
     )
-    library = SmartPlexLibraryCoordinator(hass, entry, plex)
+    library = SmartPlexLibraryCoordinator(hass, entry, plex, health)
     await library.async_config_entry_first_refresh()
     tautulli = next(
-        (c.client for c in services.values() if isinstance(c.client, TautulliClient)),
+        (key for key, c in services.items() if isinstance(c.client, TautulliClient)),
         None,
     )
-    analytics = SmartPlexAnalyticsCoordinator(hass, entry, library, tautulli)
+    analytics = SmartPlexAnalyticsCoordinator(hass, entry, library, health, tautulli)
     await analytics.async_refresh()
     storage = None
-    if arr_clients := [
-        conn.client for conn in services.values() if isinstance(conn.client, ArrClient)
+    if arr_keys := [
+        key for key, conn in services.items() if isinstance(conn.client, ArrClient)
     ]:
-        storage = SmartPlexStorageCoordinator(hass, entry, arr_clients)
+        storage = SmartPlexStorageCoordinator(hass, entry, health, arr_keys)
         # An optional service being down must not fail setup: no first_refresh.
         await storage.async_refresh()
     entry.runtime_data = SmartPlexData(
         plex=plex,
         server=server,
+        plex_device_id=device.id,
         library=library,
         analytics=analytics,
         storage=storage,
+        health=health,
         services=services,
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -140,37 +139,21 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartPlexConfigEntry) ->
     return True
 
 
-async def _async_connect_service(
-    hass: HomeAssistant,
-    entry: SmartPlexConfigEntry,
-    vault: CredentialVault,
-    subentry: ConfigSubentry,
+def _service_connection(
+    hass: HomeAssistant, vault: CredentialVault, subentry: ConfigSubentry
 ) -> ServiceConnection:
-    """Build and check one optional service; its failure never fails the entry."""
-    connection = ServiceConnection(
+    """Build an optional service's client; None when its key cannot be decrypted."""
+    try:
+        client = subentry_client(hass, vault, subentry)
+    except CredentialError:
+        client = None
+    return ServiceConnection(
         subentry_id=subentry.subentry_id,
         kind=ServiceKind(subentry.subentry_type),
         title=subentry.title,
         url=subentry.data[CONF_URL],
-        client=None,
+        client=client,
     )
-    try:
-        connection.client = subentry_client(hass, vault, subentry)
-    except CredentialError:
-        connection.error = "credentials_unreadable"
-        _async_report_unreadable_credentials(hass, entry)
-        entry.async_start_reauth(hass, data={CONF_SUBENTRY_ID: subentry.subentry_id})
-        return connection
-    try:
-        connection.info = await connection.client.async_get_service_info()
-    except SmartPlexApiError as err:
-        connection.error = error_reason(err)
-        LOGGER.warning("%s is not usable: %s", subentry.title, connection.error)
-        if isinstance(err, SmartPlexAuthError):
-            entry.async_start_reauth(
-                hass, data={CONF_SUBENTRY_ID: subentry.subentry_id}
-            )
-    return connection
 
 
 def _issue_id(entry: SmartPlexConfigEntry) -> str:

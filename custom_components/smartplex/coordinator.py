@@ -5,10 +5,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 import time
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_time_change
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
@@ -26,7 +28,6 @@ from .api import (
     PlexClient,
     PlexServerInfo,
     ServiceClient,
-    ServiceInfo,
     ServiceKind,
     SmartPlexApiError,
     SmartPlexAuthError,
@@ -35,16 +36,24 @@ from .api import (
 from .connections import error_reason
 from .const import (
     CONF_FULL_SYNC_TIME,
+    CONF_HEALTH_INTERVAL,
     CONF_NOT_WATCHED_DAYS,
+    CONF_SUBENTRY_ID,
     DEFAULT_FULL_SYNC_TIME,
+    DEFAULT_HEALTH_INTERVAL,
     DEFAULT_NOT_WATCHED_DAYS,
     DOMAIN,
+    EVENT_SERVICE_DISABLED,
+    EVENT_SERVICE_RECOVERED,
+    EVENT_SERVICE_UNHEALTHY,
     LOGGER,
 )
+from .health import PLEX_KEY, CheckOutcome, HealthStatus, ServiceHealth, Transition
 from .library import LibraryModel, SyncResult, async_sync_library
 
 LIBRARY_SYNC_INTERVAL = timedelta(minutes=15)
 ANALYTICS_INTERVAL = timedelta(hours=1)
+CHECK_TIMEOUT = 20
 STORAGE_INTERVAL = timedelta(hours=24)
 STORE_VERSION = 1
 STORE_SAVE_DELAY = 10
@@ -58,9 +67,7 @@ class ServiceConnection:
     kind: ServiceKind
     title: str
     url: str
-    client: ServiceClient | None
-    info: ServiceInfo | None = None
-    error: str | None = None
+    client: ServiceClient | None  # None when its API key cannot be decrypted
 
 
 @dataclass(kw_only=True)
@@ -69,9 +76,11 @@ class SmartPlexData:
 
     plex: PlexClient
     server: PlexServerInfo
+    plex_device_id: str
     library: SmartPlexLibraryCoordinator
     analytics: SmartPlexAnalyticsCoordinator
     storage: SmartPlexStorageCoordinator | None
+    health: SmartPlexHealthCoordinator
     services: dict[str, ServiceConnection] = field(default_factory=dict)
 
 
@@ -88,7 +97,11 @@ class SmartPlexLibraryCoordinator(SmartPlexCoordinator[LibraryModel]):
     """Sync Plex's libraries into the model: incrementally often, fully every night."""
 
     def __init__(
-        self, hass: HomeAssistant, entry: SmartPlexConfigEntry, plex: PlexClient
+        self,
+        hass: HomeAssistant,
+        entry: SmartPlexConfigEntry,
+        plex: PlexClient,
+        health: SmartPlexHealthCoordinator,
     ) -> None:
         """Prepare the coordinator; the stored model is loaded at first refresh."""
         super().__init__(
@@ -99,6 +112,7 @@ class SmartPlexLibraryCoordinator(SmartPlexCoordinator[LibraryModel]):
             update_interval=LIBRARY_SYNC_INTERVAL,
         )
         self.plex = plex
+        self.health = health
         self.model = LibraryModel()
         self.last_result: SyncResult | None = None
         self._full_due = True
@@ -140,6 +154,12 @@ class SmartPlexLibraryCoordinator(SmartPlexCoordinator[LibraryModel]):
 
     async def _async_update_data(self) -> LibraryModel:
         """Sync, fully when due, and hand the model to the entities."""
+        if self.health.is_disabled(PLEX_KEY):
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="service_is_disabled",
+                translation_placeholders={"name": self.config_entry.title},
+            )
         try:
             await self.async_sync(full=self._full_due)
         except SmartPlexAuthError as err:
@@ -171,9 +191,13 @@ class SmartPlexStorageCoordinator(SmartPlexCoordinator[list[DiskSpace]]):
     """Read free and total space of the disks Sonarr and Radarr see, daily."""
 
     def __init__(
-        self, hass: HomeAssistant, entry: SmartPlexConfigEntry, clients: list[ArrClient]
+        self,
+        hass: HomeAssistant,
+        entry: SmartPlexConfigEntry,
+        health: SmartPlexHealthCoordinator,
+        keys: list[str],
     ) -> None:
-        """Poll the given *arr clients."""
+        """Poll the Sonarr and Radarr services with these subentry ids."""
         super().__init__(
             hass,
             LOGGER,
@@ -181,12 +205,20 @@ class SmartPlexStorageCoordinator(SmartPlexCoordinator[list[DiskSpace]]):
             name="SmartPlex storage",
             update_interval=STORAGE_INTERVAL,
         )
-        self.clients = clients
+        self.health = health
+        self.keys = keys
 
     async def _async_update_data(self) -> list[DiskSpace]:
         """Merge the disks every *arr reports (the same disk once); all must answer."""
         disks: dict[str, DiskSpace] = {}
-        for client in self.clients:
+        for key in self.keys:
+            client = self.health.services[key].client
+            if self.health.is_disabled(key) or not isinstance(client, ArrClient):
+                raise UpdateFailed(
+                    translation_domain=DOMAIN,
+                    translation_key="service_is_disabled",
+                    translation_placeholders={"name": self.health.services[key].title},
+                )
             try:
                 reported = await client.async_get_diskspace()
             except SmartPlexApiError as err:
@@ -208,7 +240,8 @@ class SmartPlexAnalyticsCoordinator(SmartPlexCoordinator[AnalyticsSummary]):
         hass: HomeAssistant,
         entry: SmartPlexConfigEntry,
         library: SmartPlexLibraryCoordinator,
-        tautulli: TautulliClient | None,
+        health: SmartPlexHealthCoordinator,
+        tautulli_key: str | None,
     ) -> None:
         """Use Tautulli when configured; the library gives titles and sizes."""
         super().__init__(
@@ -219,17 +252,36 @@ class SmartPlexAnalyticsCoordinator(SmartPlexCoordinator[AnalyticsSummary]):
             update_interval=ANALYTICS_INTERVAL,
         )
         self.library = library
-        self.tautulli = tautulli
+        self.health = health
+        self.tautulli_key = tautulli_key
+
+    def _tautulli(self) -> TautulliClient | None:
+        """Return Tautulli's client when it is configured, readable and enabled."""
+        if self.tautulli_key is None or self.health.is_disabled(self.tautulli_key):
+            return None
+        client = self.health.services[self.tautulli_key].client
+        return client if isinstance(client, TautulliClient) else None
+
+    def _unavailable_reason(self, client: TautulliClient | None) -> str | None:
+        """Say why Tautulli is not used, when it is not."""
+        if client is not None:
+            return None
+        if self.tautulli_key is None:
+            return "tautulli_not_configured"
+        if self.health.is_disabled(self.tautulli_key):
+            return "disabled"
+        return "credentials_unreadable"
 
     async def _async_update_data(self) -> AnalyticsSummary:
         """Read the whole play history; fall back to Plex's counts when Tautulli fails."""
-        fallback_reason = None if self.tautulli else "tautulli_not_configured"
+        tautulli = self._tautulli()
+        fallback_reason = self._unavailable_reason(tautulli)
         model: AnalyticsModel | None = None
-        if self.tautulli is not None:
+        if tautulli is not None:
             try:
                 records = [
                     record
-                    async for page in self.tautulli.async_iter_history()
+                    async for page in tautulli.async_iter_history()
                     for record in page
                 ]
             except SmartPlexApiError as err:
@@ -237,7 +289,7 @@ class SmartPlexAnalyticsCoordinator(SmartPlexCoordinator[AnalyticsSummary]):
             else:
                 model = await self.hass.async_add_executor_job(from_tautulli, records)
         previous = self.data.fallback_reason if self.data else None
-        if fallback_reason != previous and self.tautulli is not None:
+        if fallback_reason != previous and self.tautulli_key is not None:
             if fallback_reason:
                 LOGGER.warning(
                     "Tautulli is not usable (%s); using Plex's own view counts",
@@ -260,3 +312,201 @@ class SmartPlexAnalyticsCoordinator(SmartPlexCoordinator[AnalyticsSummary]):
                 fallback_reason=fallback_reason,
             )
         )
+
+
+class SmartPlexHealthCoordinator(SmartPlexCoordinator[dict[str, ServiceHealth]]):
+    """Check every service; raise repairs after 3 failures, disable after 10."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartPlexConfigEntry,
+        plex: PlexClient,
+        services: dict[str, ServiceConnection],
+    ) -> None:
+        """Track Plex and each optional service."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name="SmartPlex health",
+            update_interval=timedelta(
+                minutes=entry.options.get(CONF_HEALTH_INTERVAL, DEFAULT_HEALTH_INTERVAL)
+            ),
+        )
+        self.plex = plex
+        self.services = services
+        self.health = {
+            PLEX_KEY: ServiceHealth(key=PLEX_KEY, kind="plex", name=entry.title)
+        } | {
+            key: ServiceHealth(key=key, kind=str(conn.kind), name=conn.title)
+            for key, conn in services.items()
+        }
+        self._store: Store[dict[str, dict[str, Any]]] = Store(
+            hass, STORE_VERSION, f"{DOMAIN}.health.{entry.entry_id}"
+        )
+
+    async def async_load(self) -> None:
+        """Take back counters and disabled services from before a restart."""
+        for key, stored in (await self._store.async_load() or {}).items():
+            if key in self.health:
+                self.health[key].restore(stored)
+
+    def is_disabled(self, key: str) -> bool:
+        """Whether SmartPlex stopped calling a service."""
+        return key in self.health and self.health[key].disabled
+
+    async def _async_update_data(self) -> dict[str, ServiceHealth]:
+        """Check every enabled service at once."""
+        keys = [key for key, health in self.health.items() if not health.disabled]
+        outcomes = await asyncio.gather(*(self._async_check(key) for key in keys))
+        now = time.time()
+        for key, outcome in zip(keys, outcomes, strict=True):
+            health = self.health[key]
+            previous = health.status
+            transitions = health.apply(outcome, now)
+            self._async_report(health, previous, transitions)
+        self._store.async_delay_save(self._stored, STORE_SAVE_DELAY)
+        return self.health
+
+    def _stored(self) -> dict[str, dict[str, Any]]:
+        """Return what the Store keeps."""
+        return {key: health.as_stored() for key, health in self.health.items()}
+
+    async def _async_check(self, key: str) -> CheckOutcome:
+        """Run one service's check and time it."""
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(CHECK_TIMEOUT):
+                version, warnings = await self._async_probe(key)
+        except SmartPlexAuthError:
+            return CheckOutcome(status=HealthStatus.AUTH_FAILED, reason="invalid_auth")
+        except SmartPlexApiError as err:
+            return CheckOutcome(status=HealthStatus.ERROR, reason=error_reason(err))
+        except TimeoutError:
+            return CheckOutcome(status=HealthStatus.ERROR, reason="timeout")
+        except _UnreadableCredentialError:
+            return CheckOutcome(
+                status=HealthStatus.AUTH_FAILED, reason="credentials_unreadable"
+            )
+        return CheckOutcome(
+            status=HealthStatus.DEGRADED if warnings else HealthStatus.OK,
+            reason=warnings[0] if warnings else None,
+            latency_ms=round((time.monotonic() - started) * 1000, 1),
+            version=version,
+            warnings=warnings,
+        )
+
+    async def _async_probe(self, key: str) -> tuple[str, tuple[str, ...]]:
+        """Ask a service who it is and what its own health report says."""
+        if key == PLEX_KEY:
+            return (await self.plex.async_connect()).version, ()
+        client = self.services[key].client
+        if client is None:
+            raise _UnreadableCredentialError
+        info = await client.async_get_service_info()
+        warnings: list[str] = []
+        if isinstance(client, ArrClient):
+            warnings = await client.async_get_health_warnings()
+        elif isinstance(client, TautulliClient) and not (
+            await client.async_get_plex_connected()
+        ):
+            warnings = ["Tautulli is not connected to Plex"]
+        return info.version, tuple(warnings)
+
+    def _issue_id(self, kind: str, health: ServiceHealth) -> str:
+        """Return the repair issue id of a service."""
+        return f"{kind}_{self.config_entry.entry_id}_{health.key}"
+
+    @callback
+    def _async_report(
+        self,
+        health: ServiceHealth,
+        previous: HealthStatus,
+        transitions: list[Transition],
+    ) -> None:
+        """Log state changes once, raise or clear repairs, fire events, start reauth."""
+        if health.status is not previous:
+            if health.status in {HealthStatus.OK, HealthStatus.DEGRADED}:
+                LOGGER.info("%s is %s again", health.name, health.status)
+            else:
+                LOGGER.warning(
+                    "%s is %s: %s", health.name, health.status, health.reason
+                )
+        placeholders = {
+            "name": health.name,
+            "reason": str(health.reason),
+            "failures": str(health.consecutive_failures),
+        }
+        event = {
+            "config_entry_id": self.config_entry.entry_id,
+            "service": health.kind,
+            "name": health.name,
+            "reason": health.reason,
+            "consecutive_failures": health.consecutive_failures,
+        }
+        for transition in transitions:
+            match transition:
+                case Transition.UNHEALTHY:
+                    ir.async_create_issue(
+                        self.hass,
+                        DOMAIN,
+                        self._issue_id("service_unhealthy", health),
+                        is_fixable=False,
+                        severity=ir.IssueSeverity.WARNING,
+                        translation_key="service_unhealthy",
+                        translation_placeholders=placeholders,
+                    )
+                    self.hass.bus.async_fire(EVENT_SERVICE_UNHEALTHY, event)
+                case Transition.DISABLED:
+                    ir.async_delete_issue(
+                        self.hass, DOMAIN, self._issue_id("service_unhealthy", health)
+                    )
+                    ir.async_create_issue(
+                        self.hass,
+                        DOMAIN,
+                        self._issue_id("service_disabled", health),
+                        is_fixable=True,
+                        is_persistent=True,
+                        severity=ir.IssueSeverity.ERROR,
+                        translation_key="service_disabled",
+                        translation_placeholders=placeholders,
+                        data={
+                            "entry_id": self.config_entry.entry_id,
+                            "service_key": health.key,
+                        },
+                    )
+                    self.hass.bus.async_fire(EVENT_SERVICE_DISABLED, event)
+                case Transition.RECOVERED:
+                    ir.async_delete_issue(
+                        self.hass, DOMAIN, self._issue_id("service_unhealthy", health)
+                    )
+                    self.hass.bus.async_fire(EVENT_SERVICE_RECOVERED, event)
+                case Transition.AUTH_FAILED:
+                    self.config_entry.async_start_reauth(
+                        self.hass,
+                        data={}
+                        if health.key == PLEX_KEY
+                        else {CONF_SUBENTRY_ID: health.key},
+                    )
+
+    async def async_enable(self, key: str) -> bool:
+        """Re-test a disabled service; enable it again if it answers."""
+        health = self.health[key]
+        outcome = await self._async_check(key)
+        if outcome.status not in {HealthStatus.OK, HealthStatus.DEGRADED}:
+            return False
+        now = time.time()
+        health.enable(now)
+        health.apply(outcome, now)
+        ir.async_delete_issue(
+            self.hass, DOMAIN, self._issue_id("service_disabled", health)
+        )
+        LOGGER.info("%s is enabled again", health.name)
+        await self._store.async_save(self._stored())
+        self.async_set_updated_data(self.health)
+        return True
+
+
+class _UnreadableCredentialError(Exception):
+    """The service's key cannot be decrypted, so it cannot be called."""

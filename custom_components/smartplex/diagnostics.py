@@ -34,9 +34,22 @@ async def async_get_config_entry_diagnostics(
                 "service": str(conn.kind),
                 "title": conn.title,
                 "url": conn.url,
-                "status": "ok" if conn.error is None else conn.error,
-                "version": conn.info.version if conn.info else None,
+                "credentials_readable": conn.client is not None,
             }
             for conn in data.services.values()
         ],
+        "health": {
+            key: {
+                "service": health.kind,
+                "name": health.name,
+                "status": str(health.status),
+                "reason": health.reason,
+                "consecutive_failures": health.consecutive_failures,
+                "latency_ms": health.latency_ms,
+                "version": health.version,
+                "warnings": list(health.warnings),
+                "history": list(health.history),
+            }
+            for key, health in data.health.health.items()
+        },
     }

@@ -2,11 +2,20 @@
 
 from typing import Any
 
-from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .api import ServiceKind
 from .const import DOMAIN
-from .coordinator import SmartPlexCoordinator
+from .coordinator import SmartPlexCoordinator, SmartPlexHealthCoordinator
+from .health import PLEX_KEY, ServiceHealth
+
+SERVICE_MAKERS = {
+    ServiceKind.SONARR: "Sonarr",
+    ServiceKind.RADARR: "Radarr",
+    ServiceKind.TAUTULLI: "Tautulli",
+    ServiceKind.OVERSEERR: "Overseerr",
+}
 
 
 class SmartPlexEntity[CoordinatorT: SmartPlexCoordinator[Any]](
@@ -24,3 +33,31 @@ class SmartPlexEntity[CoordinatorT: SmartPlexCoordinator[Any]](
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, str(machine_identifier))}
         )
+
+
+class SmartPlexServiceEntity(SmartPlexEntity[SmartPlexHealthCoordinator]):
+    """An entity about one service's health, on that service's device."""
+
+    def __init__(
+        self, coordinator: SmartPlexHealthCoordinator, service_key: str, key: str
+    ) -> None:
+        """Attach to Plex's device, or to the device of an optional service."""
+        super().__init__(coordinator, f"{service_key}_{key}")
+        self.service_key = service_key
+        if service_key != PLEX_KEY:
+            connection = coordinator.services[service_key]
+            machine_identifier = str(coordinator.config_entry.unique_id)
+            self._attr_device_info = DeviceInfo(
+                identifiers={(DOMAIN, f"{machine_identifier}_{service_key}")},
+                name=connection.title,
+                manufacturer=SERVICE_MAKERS[connection.kind],
+                model=str(connection.kind).capitalize(),
+                entry_type=DeviceEntryType.SERVICE,
+                via_device_id=coordinator.config_entry.runtime_data.plex_device_id,
+                configuration_url=connection.url,
+            )
+
+    @property
+    def health(self) -> ServiceHealth:
+        """This service's health."""
+        return self.coordinator.health[self.service_key]

@@ -10,10 +10,16 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import PERCENTAGE, UnitOfInformation
+from homeassistant.const import (
+    PERCENTAGE,
+    EntityCategory,
+    UnitOfInformation,
+    UnitOfTime,
+)
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 
 from .analytics import AnalyticsSummary
 from .api import DiskSpace
@@ -26,10 +32,12 @@ from .const import (
 from .coordinator import (
     SmartPlexAnalyticsCoordinator,
     SmartPlexConfigEntry,
+    SmartPlexHealthCoordinator,
     SmartPlexLibraryCoordinator,
     SmartPlexStorageCoordinator,
 )
-from .entity import SmartPlexEntity
+from .entity import SmartPlexEntity, SmartPlexServiceEntity
+from .health import PLEX_KEY, HealthStatus, ServiceHealth
 from .library import Breakdown, LibraryModel
 
 PARALLEL_UPDATES = 0
@@ -176,6 +184,44 @@ ANALYTICS_SENSORS: tuple[SmartPlexAnalyticsSensorEntityDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class SmartPlexHealthSensorEntityDescription(SensorEntityDescription):
+    """A health sensor: how to read its value from a service's health."""
+
+    value_fn: Callable[[ServiceHealth], str | int | float | None]
+    available_when_disabled: bool = False
+
+
+HEALTH_SENSORS: tuple[SmartPlexHealthSensorEntityDescription, ...] = (
+    SmartPlexHealthSensorEntityDescription(
+        key="status",
+        translation_key="service_status",
+        device_class=SensorDeviceClass.ENUM,
+        options=[str(status) for status in HealthStatus],
+        value_fn=lambda health: str(health.status),
+        available_when_disabled=True,
+    ),
+    SmartPlexHealthSensorEntityDescription(
+        key="consecutive_failures",
+        translation_key="consecutive_failures",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda health: health.consecutive_failures,
+        available_when_disabled=True,
+    ),
+    SmartPlexHealthSensorEntityDescription(
+        key="latency",
+        translation_key="latency",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.MILLISECONDS,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value_fn=lambda health: health.latency_ms,
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: SmartPlexConfigEntry,
@@ -191,6 +237,19 @@ async def async_setup_entry(
         SmartPlexAnalyticsSensor(entry.runtime_data.analytics, description)
         for description in ANALYTICS_SENSORS
     )
+    health = entry.runtime_data.health
+    async_add_entities(
+        SmartPlexHealthSensor(health, PLEX_KEY, description)
+        for description in HEALTH_SENSORS
+    )
+    for key in health.services:
+        async_add_entities(
+            (
+                SmartPlexHealthSensor(health, key, description)
+                for description in HEALTH_SENSORS
+            ),
+            config_subentry_id=key,
+        )
     if entry.runtime_data.storage is not None:
         async_add_entities(
             SmartPlexFreeSpaceSensor(entry.runtime_data.storage, description)
@@ -368,3 +427,52 @@ class SmartPlexAnalyticsSensor(
             "source": str(self.coordinator.data.model.source),
             "fallback_reason": self.coordinator.data.fallback_reason,
         }
+
+
+class SmartPlexHealthSensor(SmartPlexServiceEntity, SensorEntity):
+    """Status, failures in a row or latency of one service."""
+
+    entity_description: SmartPlexHealthSensorEntityDescription
+
+    def __init__(
+        self,
+        coordinator: SmartPlexHealthCoordinator,
+        service_key: str,
+        description: SmartPlexHealthSensorEntityDescription,
+    ) -> None:
+        """Set up the sensor of one service."""
+        super().__init__(coordinator, service_key, description.key)
+        self.entity_description = description
+
+    @property
+    def available(self) -> bool:
+        """Unavailable until checked; most are also while the service is disabled."""
+        if self.health.disabled:
+            return self.entity_description.available_when_disabled
+        return super().available and self.health.checked
+
+    @property
+    def native_value(self) -> str | int | float | None:
+        """Read the value from the service's health."""
+        return self.entity_description.value_fn(self.health)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """The status sensor tells why and since when."""
+        if self.entity_description.key != "status":
+            return None
+        health = self.health
+        return {
+            "reason": health.reason,
+            "last_failure": _iso(health.last_failure),
+            "last_success": _iso(health.last_success),
+            "warnings": list(health.warnings),
+            "version": health.version,
+        }
+
+
+def _iso(timestamp: float | None) -> str | None:
+    """Return a timestamp as ISO 8601, or None."""
+    return (
+        None if timestamp is None else dt_util.utc_from_timestamp(timestamp).isoformat()
+    )

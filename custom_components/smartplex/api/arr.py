@@ -64,3 +64,15 @@ class ArrClient:
             ]
         except (KeyError, TypeError, ValueError) as err:
             raise SmartPlexResponseError(self.app_name, f"{path}: bad disk") from err
+
+    async def async_get_health_warnings(self) -> list[str]:
+        """Return the app's own health warnings and errors ("type: message")."""
+        path = "/api/v3/health"
+        checks = await self._http.get_json(path)
+        if not isinstance(checks, list):
+            raise SmartPlexResponseError(self.app_name, f"{path}: expected a list")
+        return [
+            f"{check.get('type')}: {check.get('message')}"
+            for check in checks
+            if isinstance(check, dict) and check.get("type") in {"warning", "error"}
+        ]

@@ -111,6 +111,12 @@ class TautulliClient:
             kind=ServiceKind.TAUTULLI, version=str(version), name="Tautulli"
         )
 
+    async def async_get_plex_connected(self) -> bool:
+        """Tell whether Tautulli is connected to its Plex server."""
+        data = await self.async_command("server_status")
+        status = require_mapping("Tautulli", f"{API_PATH} cmd=server_status", data)
+        return bool(status.get("connected"))
+
     async def async_iter_history(
         self, *, after: date | None = None, page_size: int = HISTORY_PAGE_SIZE
     ) -> AsyncIterator[list[PlayRecord]]:

@@ -1,0 +1,61 @@
+"""Repair flows: re-enable a service SmartPlex disabled after repeated failures."""
+
+from typing import Any
+
+from homeassistant.components.repairs import RepairsFlow, RepairsFlowResult
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+import probatio
+
+from .coordinator import SmartPlexConfigEntry
+
+
+class EnableServiceFlow(RepairsFlow):
+    """Re-test a disabled service and, if it answers, call it again."""
+
+    def __init__(self, entry_id: str, service_key: str) -> None:
+        """Remember which service of which entry."""
+        self.entry_id = entry_id
+        self.service_key = service_key
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        """Start with the confirmation step."""
+        return await self.async_step_confirm()
+
+    async def async_step_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        """Re-test on confirmation; stay on the form while it still fails."""
+        entry: SmartPlexConfigEntry | None = self.hass.config_entries.async_get_entry(
+            self.entry_id
+        )
+        if entry is None or entry.state is not ConfigEntryState.LOADED:
+            return self.async_abort(reason="entry_not_loaded")
+        health = entry.runtime_data.health
+        name = health.health[self.service_key].name
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if await health.async_enable(self.service_key):
+                return self.async_create_entry(data={})
+            errors["base"] = "still_failing"
+        return self.async_show_form(
+            step_id="confirm",
+            data_schema=probatio.Schema({}),
+            errors=errors,
+            description_placeholders={
+                "name": name,
+                "reason": str(health.health[self.service_key].reason),
+            },
+        )
+
+
+async def async_create_fix_flow(
+    hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None
+) -> RepairsFlow:
+    """Create the flow of a fixable SmartPlex issue (a disabled service)."""
+    issue_data = data or {}
+    return EnableServiceFlow(
+        str(issue_data.get("entry_id")), str(issue_data.get("service_key"))
+    )
