@@ -207,6 +207,19 @@ class SmartPlexStorageCoordinator(SmartPlexCoordinator[list[DiskSpace]]):
         )
         self.health = health
         self.keys = keys
+        self.disabled = self._disabled_keys()
+        entry.async_on_unload(health.async_add_listener(self._async_health_changed))
+
+    def _disabled_keys(self) -> frozenset[str]:
+        """Return which of the polled services are disabled."""
+        return frozenset(key for key in self.keys if self.health.is_disabled(key))
+
+    @callback
+    def _async_health_changed(self) -> None:
+        """Tell the entities at once when one of the services is disabled or back."""
+        if (disabled := self._disabled_keys()) != self.disabled:
+            self.disabled = disabled
+            self.async_update_listeners()
 
     async def _async_update_data(self) -> list[DiskSpace]:
         """Merge the disks every *arr reports (the same disk once); all must answer."""
@@ -361,13 +374,24 @@ class SmartPlexHealthCoordinator(SmartPlexCoordinator[dict[str, ServiceHealth]])
         keys = [key for key, health in self.health.items() if not health.disabled]
         outcomes = await asyncio.gather(*(self._async_check(key) for key in keys))
         now = time.time()
+        disabled_now = False
         for key, outcome in zip(keys, outcomes, strict=True):
             health = self.health[key]
             previous = health.status
             transitions = health.apply(outcome, now)
             self._async_report(health, previous, transitions)
-        self._store.async_delay_save(self._stored, STORE_SAVE_DELAY)
+            disabled_now |= Transition.DISABLED in transitions
+        if disabled_now:
+            # A disabled service must stay disabled even if Home Assistant dies now.
+            await self._store.async_save(self._stored())
+        else:
+            self._store.async_delay_save(self._stored, STORE_SAVE_DELAY)
         return self.health
+
+    async def async_shutdown(self) -> None:
+        """Save the counters at once when the entry unloads."""
+        await super().async_shutdown()
+        await self._store.async_save(self._stored())
 
     def _stored(self) -> dict[str, dict[str, Any]]:
         """Return what the Store keeps."""

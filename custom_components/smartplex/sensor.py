@@ -347,6 +347,11 @@ class SmartPlexFreeSpaceSensor(
         self.entity_description = description
 
     @property
+    def available(self) -> bool:
+        """Unavailable while Sonarr or Radarr is disabled: the figure would be partial."""
+        return super().available and not self.coordinator.disabled
+
+    @property
     def native_value(self) -> int:
         """Return the free bytes of every disk."""
         return sum(disk.free for disk in self.coordinator.data)
