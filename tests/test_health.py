@@ -1,6 +1,8 @@
 """Service health: repairs after 3 failures, disable after 10, re-enable, reauth."""
 
+from datetime import timedelta
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -19,6 +21,7 @@ from simulators import Fault, SimulatorStack
 from .common import make_entry, service_of, setup_entry
 
 ALL_SERVICES = (
+    ServiceKind.PLEX,
     ServiceKind.SONARR,
     ServiceKind.RADARR,
     ServiceKind.TAUTULLI,
@@ -35,7 +38,9 @@ OUTAGES = {
 
 
 def key_of(entry: MockConfigEntry, kind: ServiceKind) -> str:
-    """Return the subentry id of a service."""
+    """Return the health key of a service: "plex" or its subentry id."""
+    if kind is ServiceKind.PLEX:
+        return "plex"
     return next(
         key for key, conn in entry.runtime_data.services.items() if conn.kind == kind
     )
@@ -59,6 +64,48 @@ def issue(hass: HomeAssistant, kind: str, entry: MockConfigEntry, key: str) -> A
     return ir.async_get(hass).async_get_issue(DOMAIN, f"{kind}_{entry.entry_id}_{key}")
 
 
+def optional(kind: ServiceKind) -> tuple[ServiceKind, ...]:
+    """Return the optional services to configure so that `kind` is checked."""
+    return () if kind is ServiceKind.PLEX else (kind,)
+
+
+@pytest.mark.parametrize("kind", ALL_SERVICES)
+async def test_timeout_is_an_outage(
+    hass: HomeAssistant, stack: SimulatorStack, kind: ServiceKind
+) -> None:
+    """A service slower than the check's patience fails with reason timeout."""
+    entry = await setup_entry(hass, stack, optional(kind))
+    sim = service_of(stack, kind)
+    sim.delay = 1
+    sim.set_fault(Fault.SLOW)
+    with patch("custom_components.smartplex.coordinator.CHECK_TIMEOUT", 0.05):
+        await check(entry)
+    health = entry.runtime_data.health.health[key_of(entry, kind)]
+    assert (str(health.status), health.reason) == ("error", "timeout")
+    sim.clear_fault()
+
+
+@pytest.mark.parametrize("kind", ALL_SERVICES)
+@pytest.mark.parametrize("fault", [Fault.UNAUTHORIZED, Fault.FORBIDDEN])
+async def test_each_rejection_starts_reauth(
+    hass: HomeAssistant, stack: SimulatorStack, kind: ServiceKind, fault: Fault
+) -> None:
+    """401/403 from any service is auth_failed and starts reauth, never an outage."""
+    entry = await setup_entry(hass, stack, optional(kind))
+    sim = service_of(stack, kind)
+    if kind is ServiceKind.PLEX:
+        # Plex answers /identity without a token; only the token's calls are refused.
+        sim.token = "revoked-token-000000"
+    else:
+        sim.set_fault(fault)
+    await check(entry, 3)
+    await hass.async_block_till_done()
+    health = entry.runtime_data.health.health[key_of(entry, kind)]
+    assert (str(health.status), health.consecutive_failures) == ("auth_failed", 0)
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+
+
 @pytest.mark.parametrize("kind", ALL_SERVICES)
 @pytest.mark.parametrize(("fault", "reason"), list(OUTAGES.items()))
 async def test_each_outage_is_counted(
@@ -69,7 +116,7 @@ async def test_each_outage_is_counted(
     reason: str,
 ) -> None:
     """Every kind of failure of every service counts, with its reason, and recovers."""
-    entry = await setup_entry(hass, stack, (kind,))
+    entry = await setup_entry(hass, stack, optional(kind))
     key = key_of(entry, kind)
     sim = service_of(stack, kind)
     await sim.async_set_fault(fault)
@@ -77,6 +124,8 @@ async def test_each_outage_is_counted(
     if (kind, fault) == (ServiceKind.TAUTULLI, Fault.NOT_FOUND):
         # Tautulli's own 404 (API disabled) comes in its envelope: it is Tautulli.
         reason = "bad_response"
+    if (kind, fault) == (ServiceKind.PLEX, Fault.MALFORMED):
+        reason = "wrong_service"
     health = entry.runtime_data.health.health[key]
     assert (str(health.status), health.reason, health.consecutive_failures) == (
         "error",
@@ -273,3 +322,19 @@ async def test_unreadable_key_is_auth_failed(
     await hass.async_block_till_done()
     assert state_of(hass, "sensor.radarr_status") == "auth_failed"
     assert not stack.radarr.requests
+
+
+async def test_check_interval_option(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """Checks run every 5 minutes by default, or as often as the options say."""
+    entry = await setup_entry(hass, stack)
+    assert entry.runtime_data.health.update_interval == timedelta(minutes=5)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"full_sync_time": "03:30:00", "health_interval": 2, "not_watched_days": 90},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.runtime_data.health.update_interval == timedelta(minutes=2)

@@ -56,11 +56,13 @@ from .const import (
     CONF_API_KEY_ENCRYPTED,
     CONF_CAPACITY_GB,
     CONF_FULL_SYNC_TIME,
+    CONF_HEALTH_INTERVAL,
     CONF_NOT_WATCHED_DAYS,
     CONF_SERVER,
     CONF_SUBENTRY_ID,
     CONF_TOKEN_ENCRYPTED,
     DEFAULT_FULL_SYNC_TIME,
+    DEFAULT_HEALTH_INTERVAL,
     DEFAULT_NOT_WATCHED_DAYS,
     DEFAULT_PORTS,
     DOMAIN,
@@ -115,6 +117,17 @@ OPTIONS_SCHEMA = probatio.Schema(
         probatio.Required(
             CONF_FULL_SYNC_TIME, default=DEFAULT_FULL_SYNC_TIME
         ): TimeSelector(),
+        probatio.Required(
+            CONF_HEALTH_INTERVAL, default=DEFAULT_HEALTH_INTERVAL
+        ): NumberSelector(
+            NumberSelectorConfig(
+                min=1,
+                max=60,
+                step=1,
+                unit_of_measurement="min",
+                mode=NumberSelectorMode.BOX,
+            )
+        ),
         probatio.Required(
             CONF_NOT_WATCHED_DAYS, default=DEFAULT_NOT_WATCHED_DAYS
         ): NumberSelector(
