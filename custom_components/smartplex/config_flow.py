@@ -103,42 +103,33 @@ PLEX_RECONFIGURE_SCHEMA = _connection_schema(CONF_TOKEN, secret_required=False)
 SERVICE_SCHEMA = _connection_schema(CONF_API_KEY, secret_required=True)
 SERVICE_RECONFIGURE_SCHEMA = _connection_schema(CONF_API_KEY, secret_required=False)
 BYTES_PER_GB = 1e9
+
+
+def _whole_number(maximum: int, unit: str) -> NumberSelector:
+    """Return a box for a whole number from 1 to `maximum` in `unit`."""
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=1,
+            max=maximum,
+            step=1,
+            unit_of_measurement=unit,
+            mode=NumberSelectorMode.BOX,
+        )
+    )
+
+
 OPTIONS_SCHEMA = probatio.Schema(
     {
-        probatio.Optional(CONF_CAPACITY_GB): NumberSelector(
-            NumberSelectorConfig(
-                min=1,
-                max=100_000_000,
-                step=1,
-                unit_of_measurement="GB",
-                mode=NumberSelectorMode.BOX,
-            )
-        ),
+        probatio.Optional(CONF_CAPACITY_GB): _whole_number(100_000_000, "GB"),
         probatio.Required(
             CONF_FULL_SYNC_TIME, default=DEFAULT_FULL_SYNC_TIME
         ): TimeSelector(),
         probatio.Required(
             CONF_HEALTH_INTERVAL, default=DEFAULT_HEALTH_INTERVAL
-        ): NumberSelector(
-            NumberSelectorConfig(
-                min=1,
-                max=60,
-                step=1,
-                unit_of_measurement="min",
-                mode=NumberSelectorMode.BOX,
-            )
-        ),
+        ): _whole_number(60, "min"),
         probatio.Required(
             CONF_NOT_WATCHED_DAYS, default=DEFAULT_NOT_WATCHED_DAYS
-        ): NumberSelector(
-            NumberSelectorConfig(
-                min=1,
-                max=3650,
-                step=1,
-                unit_of_measurement="days",
-                mode=NumberSelectorMode.BOX,
-            )
-        ),
+        ): _whole_number(3650, "days"),
     }
 )
 TOKEN_SCHEMA = probatio.Schema({probatio.Required(CONF_TOKEN): SECRET_SELECTOR})

@@ -92,6 +92,22 @@ class SmartPlexCoordinator[DataT](DataUpdateCoordinator[DataT]):
 
     config_entry: SmartPlexConfigEntry
 
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartPlexConfigEntry,
+        concern: str,
+        interval: timedelta,
+    ) -> None:
+        """Poll one concern of an entry at an interval."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"SmartPlex {concern}",
+            update_interval=interval,
+        )
+
 
 class SmartPlexLibraryCoordinator(SmartPlexCoordinator[LibraryModel]):
     """Sync Plex's libraries into the model: incrementally often, fully every night."""
@@ -104,13 +120,7 @@ class SmartPlexLibraryCoordinator(SmartPlexCoordinator[LibraryModel]):
         health: SmartPlexHealthCoordinator,
     ) -> None:
         """Prepare the coordinator; the stored model is loaded at first refresh."""
-        super().__init__(
-            hass,
-            LOGGER,
-            config_entry=entry,
-            name="SmartPlex library",
-            update_interval=LIBRARY_SYNC_INTERVAL,
-        )
+        super().__init__(hass, entry, "library", LIBRARY_SYNC_INTERVAL)
         self.plex = plex
         self.health = health
         self.model = LibraryModel()
@@ -198,13 +208,7 @@ class SmartPlexStorageCoordinator(SmartPlexCoordinator[list[DiskSpace]]):
         keys: list[str],
     ) -> None:
         """Poll the Sonarr and Radarr services with these subentry ids."""
-        super().__init__(
-            hass,
-            LOGGER,
-            config_entry=entry,
-            name="SmartPlex storage",
-            update_interval=STORAGE_INTERVAL,
-        )
+        super().__init__(hass, entry, "storage", STORAGE_INTERVAL)
         self.health = health
         self.keys = keys
         self.disabled = self._disabled_keys()
@@ -257,13 +261,7 @@ class SmartPlexAnalyticsCoordinator(SmartPlexCoordinator[AnalyticsSummary]):
         tautulli_key: str | None,
     ) -> None:
         """Use Tautulli when configured; the library gives titles and sizes."""
-        super().__init__(
-            hass,
-            LOGGER,
-            config_entry=entry,
-            name="SmartPlex analytics",
-            update_interval=ANALYTICS_INTERVAL,
-        )
+        super().__init__(hass, entry, "analytics", ANALYTICS_INTERVAL)
         self.library = library
         self.health = health
         self.tautulli_key = tautulli_key
@@ -340,10 +338,9 @@ class SmartPlexHealthCoordinator(SmartPlexCoordinator[dict[str, ServiceHealth]])
         """Track Plex and each optional service."""
         super().__init__(
             hass,
-            LOGGER,
-            config_entry=entry,
-            name="SmartPlex health",
-            update_interval=timedelta(
+            entry,
+            "health",
+            timedelta(
                 minutes=entry.options.get(CONF_HEALTH_INTERVAL, DEFAULT_HEALTH_INTERVAL)
             ),
         )
