@@ -1,7 +1,7 @@
 """SmartPlex: a self-driving Plex media server, steered from Home Assistant."""
 
 from homeassistant.config_entries import ConfigSubentry
-from homeassistant.const import CONF_URL, CONF_VERIFY_SSL, Platform
+from homeassistant.const import CONF_URL, CONF_VERIFY_SSL, CONF_WEBHOOK_ID, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
@@ -13,17 +13,32 @@ from homeassistant.helpers import (
     device_registry as dr,
     issue_registry as ir,
 )
+from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.helpers.typing import ConfigType
 
 from .api import (
     ArrClient,
+    OverseerrClient,
     ServiceKind,
     SmartPlexApiError,
     SmartPlexAuthError,
     TautulliClient,
 )
-from .connections import PURPOSE_PLEX_TOKEN, async_plex_client, subentry_client
-from .const import CONF_TOKEN_ENCRYPTED, DOMAIN, ISSUE_CREDENTIALS_UNREADABLE
+from .api.overseerr import OverseerrNotification
+from .connections import (
+    PURPOSE_PLEX_TOKEN,
+    PURPOSE_WEBHOOK_SECRET,
+    async_plex_client,
+    subentry_client,
+    webhook_data,
+)
+from .const import (
+    CONF_TOKEN_ENCRYPTED,
+    CONF_WEBHOOK_SECRET_ENCRYPTED,
+    DOMAIN,
+    ISSUE_CREDENTIALS_UNREADABLE,
+    LOGGER,
+)
 from .coordinator import (
     ServiceConnection,
     SmartPlexAnalyticsCoordinator,
@@ -31,12 +46,24 @@ from .coordinator import (
     SmartPlexData,
     SmartPlexHealthCoordinator,
     SmartPlexLibraryCoordinator,
+    SmartPlexRequestsCoordinator,
     SmartPlexStorageCoordinator,
 )
 from .credentials import CredentialError, CredentialVault, async_get_vault
 from .services import async_setup_services
+from .webhooks import async_register_webhook, webhook_url
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+# Everything about requests, nothing about issues.
+OVERSEERR_WEBHOOK_TYPES = (
+    OverseerrNotification.MEDIA_PENDING
+    | OverseerrNotification.MEDIA_APPROVED
+    | OverseerrNotification.MEDIA_AUTO_APPROVED
+    | OverseerrNotification.MEDIA_AVAILABLE
+    | OverseerrNotification.MEDIA_DECLINED
+    | OverseerrNotification.MEDIA_FAILED
+    | OverseerrNotification.MEDIA_AUTO_REQUESTED
+)
 PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
 
 
@@ -114,6 +141,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartPlexConfigEntry) ->
     )
     analytics = SmartPlexAnalyticsCoordinator(hass, entry, library, health, tautulli)
     await analytics.async_refresh()
+    requests = None
+    if overseerr_key := next(
+        (key for key, c in services.items() if c.kind is ServiceKind.OVERSEERR), None
+    ):
+        requests = SmartPlexRequestsCoordinator(hass, entry, health, overseerr_key)
+        await requests.async_load()
+        await requests.async_refresh()
+    webhook_secret = _webhook_secret(hass, entry, vault)
     storage = None
     if arr_keys := [
         key for key, conn in services.items() if isinstance(conn.client, ArrClient)
@@ -129,9 +164,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartPlexConfigEntry) ->
         analytics=analytics,
         storage=storage,
         health=health,
+        requests=requests,
+        webhook_secret=webhook_secret,
         services=services,
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    async_register_webhook(hass, entry)
+    if requests is not None:
+        await _async_configure_overseerr(hass, entry, requests)
     entry.async_on_unload(entry.add_update_listener(_async_reload_on_change))
     if entry.subentries != subentries:
         # A service was added, changed or removed while we were setting up.
@@ -154,6 +194,50 @@ def _service_connection(
         url=subentry.data[CONF_URL],
         client=client,
     )
+
+
+def _webhook_secret(
+    hass: HomeAssistant, entry: SmartPlexConfigEntry, vault: CredentialVault
+) -> str:
+    """Return Overseerr's webhook secret; make a new one if it cannot be decrypted."""
+    secret = vault.try_decrypt(
+        entry.data[CONF_WEBHOOK_SECRET_ENCRYPTED], PURPOSE_WEBHOOK_SECRET
+    )
+    if secret is None:
+        fresh = webhook_data(vault)
+        fresh.pop(CONF_WEBHOOK_ID)
+        hass.config_entries.async_update_entry(entry, data={**entry.data, **fresh})
+        secret = vault.decrypt(
+            fresh[CONF_WEBHOOK_SECRET_ENCRYPTED], PURPOSE_WEBHOOK_SECRET
+        )
+    return secret
+
+
+async def _async_configure_overseerr(
+    hass: HomeAssistant,
+    entry: SmartPlexConfigEntry,
+    requests: SmartPlexRequestsCoordinator,
+) -> None:
+    """Point Overseerr's webhook agent at SmartPlex, with the secret header."""
+    client = requests.health.services[requests.overseerr_key].client
+    if requests.health.is_disabled(requests.overseerr_key) or not isinstance(
+        client, OverseerrClient
+    ):
+        return
+    try:
+        url = webhook_url(hass, entry.data[CONF_WEBHOOK_ID], "overseerr")
+    except NoURLAvailableError:
+        LOGGER.warning(
+            "Home Assistant has no URL Overseerr could reach; set one under "
+            "Settings > System > Network, then reload SmartPlex"
+        )
+        return
+    try:
+        await client.async_set_webhook(
+            url, entry.runtime_data.webhook_secret, OVERSEERR_WEBHOOK_TYPES
+        )
+    except SmartPlexApiError as err:
+        LOGGER.warning("Could not configure Overseerr's webhook: %s", err)
 
 
 def _issue_id(entry: SmartPlexConfigEntry) -> str:
@@ -182,6 +266,18 @@ async def _async_reload_on_change(
 ) -> None:
     """Reload when the entry or its services change (added, edited, removed)."""
     hass.config_entries.async_schedule_reload(entry.entry_id)
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: SmartPlexConfigEntry) -> bool:
+    """Give entries made before webhooks existed their webhook id and secret."""
+    if entry.version > 1:
+        return False
+    if entry.minor_version < 2:
+        vault = await async_get_vault(hass)
+        hass.config_entries.async_update_entry(
+            entry, data={**entry.data, **webhook_data(vault)}, minor_version=2
+        )
+    return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: SmartPlexConfigEntry) -> bool:

@@ -51,6 +51,7 @@ from .connections import (
     error_reason,
     service_client,
     validate_url,
+    webhook_data,
 )
 from .const import (
     CONF_API_KEY_ENCRYPTED,
@@ -162,7 +163,7 @@ class SmartPlexConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up one Plex server."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    MINOR_VERSION = 2
 
     def __init__(self) -> None:
         """Start with no sign-in in progress."""
@@ -251,7 +252,8 @@ class SmartPlexConfigFlow(ConfigFlow, domain=DOMAIN):
                 CONF_URL: url,
                 CONF_VERIFY_SSL: verify_ssl,
                 CONF_TOKEN_ENCRYPTED: vault.encrypt(token, PURPOSE_PLEX_TOKEN),
-            },
+            }
+            | webhook_data(vault),
         )
 
     async def async_step_plex_tv(

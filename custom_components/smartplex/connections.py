@@ -1,7 +1,9 @@
 """Build, check and describe connections to Plex and the optional services."""
 
+import secrets
+
 from homeassistant.config_entries import ConfigSubentry
-from homeassistant.const import CONF_URL, CONF_VERIFY_SSL
+from homeassistant.const import CONF_URL, CONF_VERIFY_SSL, CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import instance_id
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -20,10 +22,11 @@ from .api import (
     create_service_client,
 )
 from .api.http import normalize_base_url
-from .const import CONF_API_KEY_ENCRYPTED
+from .const import CONF_API_KEY_ENCRYPTED, CONF_WEBHOOK_SECRET_ENCRYPTED
 from .credentials import CredentialVault
 
 PURPOSE_PLEX_TOKEN = "plex_token"
+PURPOSE_WEBHOOK_SECRET = "webhook_secret"
 MAX_URL_LENGTH = 2048
 
 
@@ -109,3 +112,13 @@ def subentry_client(
     return service_client(
         hass, kind, subentry.data[CONF_URL], api_key, subentry.data[CONF_VERIFY_SSL]
     )
+
+
+def webhook_data(vault: CredentialVault) -> dict[str, str]:
+    """Return a new webhook id and Overseerr secret, the secret encrypted."""
+    return {
+        CONF_WEBHOOK_ID: secrets.token_hex(32),
+        CONF_WEBHOOK_SECRET_ENCRYPTED: vault.encrypt(
+            secrets.token_urlsafe(32), PURPOSE_WEBHOOK_SECRET
+        ),
+    }

@@ -43,3 +43,5 @@ DEFAULT_HEALTH_INTERVAL: Final = 5
 EVENT_SERVICE_UNHEALTHY: Final = "smartplex_service_unhealthy"
 EVENT_SERVICE_DISABLED: Final = "smartplex_service_disabled"
 EVENT_SERVICE_RECOVERED: Final = "smartplex_service_recovered"
+CONF_WEBHOOK_SECRET_ENCRYPTED: Final = "webhook_secret_encrypted"
+EVENT_REQUEST_UPDATED: Final = "smartplex_request_updated"

@@ -25,6 +25,7 @@ from .analytics import (
 from .api import (
     ArrClient,
     DiskSpace,
+    OverseerrClient,
     PlexClient,
     PlexServerInfo,
     ServiceClient,
@@ -43,6 +44,7 @@ from .const import (
     DEFAULT_HEALTH_INTERVAL,
     DEFAULT_NOT_WATCHED_DAYS,
     DOMAIN,
+    EVENT_REQUEST_UPDATED,
     EVENT_SERVICE_DISABLED,
     EVENT_SERVICE_RECOVERED,
     EVENT_SERVICE_UNHEALTHY,
@@ -50,9 +52,12 @@ from .const import (
 )
 from .health import PLEX_KEY, CheckOutcome, HealthStatus, ServiceHealth, Transition
 from .library import LibraryModel, SyncResult, async_sync_library
+from .requests import RequestRecord, RequestStore, WebhookResult
 
 LIBRARY_SYNC_INTERVAL = timedelta(minutes=15)
 ANALYTICS_INTERVAL = timedelta(hours=1)
+REQUESTS_INTERVAL = timedelta(minutes=30)
+REQUESTS_SAVE_DELAY = 1
 CHECK_TIMEOUT = 20
 STORAGE_INTERVAL = timedelta(hours=24)
 STORE_VERSION = 1
@@ -81,6 +86,8 @@ class SmartPlexData:
     analytics: SmartPlexAnalyticsCoordinator
     storage: SmartPlexStorageCoordinator | None
     health: SmartPlexHealthCoordinator
+    requests: SmartPlexRequestsCoordinator | None
+    webhook_secret: str
     services: dict[str, ServiceConnection] = field(default_factory=dict)
 
 
@@ -531,3 +538,92 @@ class SmartPlexHealthCoordinator(SmartPlexCoordinator[dict[str, ServiceHealth]])
 
 class _UnreadableCredentialError(Exception):
     """The service's key cannot be decrypted, so it cannot be called."""
+
+
+class SmartPlexRequestsCoordinator(SmartPlexCoordinator[RequestStore]):
+    """Overseerr requests: pushed by webhook, reconciled by a slow poll, kept on disk."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartPlexConfigEntry,
+        health: SmartPlexHealthCoordinator,
+        overseerr_key: str,
+    ) -> None:
+        """Track the requests of the configured Overseerr."""
+        super().__init__(hass, entry, "requests", REQUESTS_INTERVAL)
+        self.health = health
+        self.overseerr_key = overseerr_key
+        self.requests = RequestStore()
+        self._store: Store[dict[str, Any]] = Store(
+            hass, STORE_VERSION, f"{DOMAIN}.requests.{entry.entry_id}"
+        )
+
+    async def async_load(self) -> None:
+        """Take back the request history from before a restart."""
+        self.requests = RequestStore.from_stored(await self._store.async_load())
+
+    async def _async_update_data(self) -> RequestStore:
+        """Reconcile with Overseerr's own list (catches webhooks missed while down)."""
+        client = self.health.services[self.overseerr_key].client
+        if self.health.is_disabled(self.overseerr_key) or not isinstance(
+            client, OverseerrClient
+        ):
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="service_is_disabled",
+                translation_placeholders={
+                    "name": self.health.services[self.overseerr_key].title
+                },
+            )
+        try:
+            polled = [
+                request
+                async for page in client.async_iter_requests()
+                for request in page
+            ]
+        except SmartPlexApiError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="requests_failed",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        if self.requests.reconcile(polled, time.time(), prune=True):
+            self._store.async_delay_save(self.requests.as_stored, REQUESTS_SAVE_DELAY)
+        return self.requests
+
+    @callback
+    def async_handle_webhook(self, payload: Any) -> WebhookResult:
+        """Record one Overseerr notification; tell automations what changed."""
+        result = self.requests.apply_webhook(payload, time.time())
+        if result.changed and result.record is not None:
+            record = result.record
+            self.hass.bus.async_fire(
+                EVENT_REQUEST_UPDATED,
+                {"config_entry_id": self.config_entry.entry_id} | request_event(record),
+            )
+            # Bursts are written together: one write per REQUESTS_SAVE_DELAY.
+            self._store.async_delay_save(self.requests.as_stored, REQUESTS_SAVE_DELAY)
+            self.async_set_updated_data(self.requests)
+        return result
+
+    async def async_shutdown(self) -> None:
+        """Write the request history at once when the entry unloads."""
+        await super().async_shutdown()
+        await self._store.async_save(self.requests.as_stored())
+
+
+def request_event(record: RequestRecord) -> dict[str, Any]:
+    """Describe a request for events and action responses."""
+    return {
+        "request_id": record.request_id,
+        "title": record.title,
+        "media_type": record.media_type,
+        "tmdb_id": record.tmdb_id,
+        "tvdb_id": record.tvdb_id,
+        "requested_by": record.requested_by,
+        "status": str(record.status),
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+        "transitions": {str(k): v for k, v in record.transitions.items()},
+    }

@@ -45,19 +45,26 @@ class SmartPlexServiceEntity(SmartPlexEntity[SmartPlexHealthCoordinator]):
         super().__init__(coordinator, f"{service_key}_{key}")
         self.service_key = service_key
         if service_key != PLEX_KEY:
-            connection = coordinator.services[service_key]
-            machine_identifier = str(coordinator.config_entry.unique_id)
-            self._attr_device_info = DeviceInfo(
-                identifiers={(DOMAIN, f"{machine_identifier}_{service_key}")},
-                name=connection.title,
-                manufacturer=SERVICE_MAKERS[connection.kind],
-                model=str(connection.kind).capitalize(),
-                entry_type=DeviceEntryType.SERVICE,
-                via_device_id=coordinator.config_entry.runtime_data.plex_device_id,
-                configuration_url=connection.url,
-            )
+            self._attr_device_info = service_device_info(coordinator, service_key)
 
     @property
     def health(self) -> ServiceHealth:
         """This service's health."""
         return self.coordinator.health[self.service_key]
+
+
+def service_device_info(
+    health: SmartPlexHealthCoordinator, service_key: str
+) -> DeviceInfo:
+    """Return the device of an optional service, linked to the Plex server."""
+    connection = health.services[service_key]
+    machine_identifier = str(health.config_entry.unique_id)
+    return DeviceInfo(
+        identifiers={(DOMAIN, f"{machine_identifier}_{service_key}")},
+        name=connection.title,
+        manufacturer=SERVICE_MAKERS[connection.kind],
+        model=str(connection.kind).capitalize(),
+        entry_type=DeviceEntryType.SERVICE,
+        via_device_id=health.config_entry.runtime_data.plex_device_id,
+        configuration_url=connection.url,
+    )

@@ -34,11 +34,14 @@ from .coordinator import (
     SmartPlexConfigEntry,
     SmartPlexHealthCoordinator,
     SmartPlexLibraryCoordinator,
+    SmartPlexRequestsCoordinator,
     SmartPlexStorageCoordinator,
+    request_event,
 )
-from .entity import SmartPlexEntity, SmartPlexServiceEntity
+from .entity import SmartPlexEntity, SmartPlexServiceEntity, service_device_info
 from .health import PLEX_KEY, HealthStatus, ServiceHealth
 from .library import Breakdown, LibraryModel
+from .requests import RequestState, RequestStore
 
 PARALLEL_UPDATES = 0
 
@@ -222,6 +225,47 @@ HEALTH_SENSORS: tuple[SmartPlexHealthSensorEntityDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class SmartPlexRequestsSensorEntityDescription(SensorEntityDescription):
+    """A request sensor: how to read its value (and attributes) from the store."""
+
+    value_fn: Callable[[RequestStore], str | int | float | None]
+    attributes_fn: Callable[[RequestStore], dict[str, Any] | None] = lambda _: None
+
+
+def _state_count(state: RequestState) -> SmartPlexRequestsSensorEntityDescription:
+    """Describe the sensor counting requests in one state."""
+    return SmartPlexRequestsSensorEntityDescription(
+        key=f"requests_{state}",
+        translation_key=f"requests_{state}",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda store: store.counts_by_state()[str(state)],
+    )
+
+
+REQUEST_SENSORS: tuple[SmartPlexRequestsSensorEntityDescription, ...] = (
+    *(_state_count(state) for state in RequestState),
+    SmartPlexRequestsSensorEntityDescription(
+        key="latest_request",
+        translation_key="latest_request",
+        value_fn=lambda store: latest.title if (latest := store.latest()) else None,
+        attributes_fn=lambda store: (
+            request_event(latest) if (latest := store.latest()) else None
+        ),
+    ),
+    SmartPlexRequestsSensorEntityDescription(
+        key="time_to_available",
+        translation_key="time_to_available",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        suggested_unit_of_measurement=UnitOfTime.HOURS,
+        suggested_display_precision=1,
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda store: store.average_time_to_available(),
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: SmartPlexConfigEntry,
@@ -249,6 +293,14 @@ async def async_setup_entry(
                 for description in HEALTH_SENSORS
             ),
             config_subentry_id=key,
+        )
+    if (requests := entry.runtime_data.requests) is not None:
+        async_add_entities(
+            (
+                SmartPlexRequestsSensor(requests, description)
+                for description in REQUEST_SENSORS
+            ),
+            config_subentry_id=requests.overseerr_key,
         )
     if entry.runtime_data.storage is not None:
         async_add_entities(
@@ -481,3 +533,33 @@ def _iso(timestamp: float | None) -> str | None:
     return (
         None if timestamp is None else dt_util.utc_from_timestamp(timestamp).isoformat()
     )
+
+
+class SmartPlexRequestsSensor(
+    SmartPlexEntity[SmartPlexRequestsCoordinator], SensorEntity
+):
+    """A figure about Overseerr requests, on Overseerr's device."""
+
+    entity_description: SmartPlexRequestsSensorEntityDescription
+
+    def __init__(
+        self,
+        coordinator: SmartPlexRequestsCoordinator,
+        description: SmartPlexRequestsSensorEntityDescription,
+    ) -> None:
+        """Set up the sensor."""
+        super().__init__(coordinator, description.key)
+        self.entity_description = description
+        self._attr_device_info = service_device_info(
+            coordinator.health, coordinator.overseerr_key
+        )
+
+    @property
+    def native_value(self) -> str | int | float | None:
+        """Read the value from the request history."""
+        return self.entity_description.value_fn(self.coordinator.requests)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Read the attributes, where the sensor has some."""
+        return self.entity_description.attributes_fn(self.coordinator.requests)

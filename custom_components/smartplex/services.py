@@ -16,15 +16,32 @@ import probatio
 
 from .api import SmartPlexApiError
 from .const import DOMAIN
-from .coordinator import SmartPlexConfigEntry
+from .coordinator import SmartPlexConfigEntry, request_event
+from .requests import RequestState
 
 SERVICE_SYNC = "sync"
+SERVICE_GET_REQUESTS = "get_requests"
 ATTR_FULL = "full"
+ATTR_STATUS = "status"
+ATTR_USER = "user"
+ATTR_LIMIT = "limit"
 
 SYNC_SCHEMA = probatio.Schema(
     {
         probatio.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
         probatio.Optional(ATTR_FULL, default=False): cv.boolean,
+    }
+)
+
+
+GET_REQUESTS_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        probatio.Optional(ATTR_STATUS): probatio.In([str(s) for s in RequestState]),
+        probatio.Optional(ATTR_USER): probatio.All(cv.string, probatio.Length(max=200)),
+        probatio.Optional(ATTR_LIMIT, default=10): probatio.All(
+            probatio.Coerce(int), probatio.Range(min=1, max=500)
+        ),
     }
 )
 
@@ -63,6 +80,24 @@ async def _async_sync(call: ServiceCall) -> ServiceResponse:
     return asdict(result)
 
 
+async def _async_get_requests(call: ServiceCall) -> ServiceResponse:
+    """Return Overseerr requests, newest first, filtered by status and user."""
+    entry = _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    requests = entry.runtime_data.requests
+    if requests is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="overseerr_not_configured",
+            translation_placeholders={"name": entry.title},
+        )
+    found = requests.requests.query(
+        state=call.data.get(ATTR_STATUS),
+        user=call.data.get(ATTR_USER),
+        limit=call.data[ATTR_LIMIT],
+    )
+    return {"requests": [request_event(record) for record in found]}
+
+
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register SmartPlex's actions."""
     hass.services.async_register(
@@ -71,4 +106,11 @@ def async_setup_services(hass: HomeAssistant) -> None:
         _async_sync,
         schema=SYNC_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_GET_REQUESTS,
+        _async_get_requests,
+        schema=GET_REQUESTS_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
     )
