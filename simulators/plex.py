@@ -20,8 +20,9 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 import json
+from json.encoder import encode_basestring_ascii
 from operator import attrgetter
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote
 import uuid
 
@@ -101,12 +102,119 @@ ROOT_DIRECTORIES = (
     "updater",
     "user",
 )
+# The types of a fingerprint's values (see `_fingerprint`) for which `_item_json` writes
+# a movie's or an episode's JSON directly: one with a file, whose values have the usual
+# types. Any other (no file, a None the rendering would drop, a bool where an integer
+# belongs, a subclass) takes the generic rendering.
+FAST_LENGTH = 28  # the length of every fingerprint below
+_FILE_TYPES = (int, int, str, int, int, str, str, str, str, int, int, int, bool)
+_LAST_TYPES = (int, type(None))
+EPISODE_SIGNATURES = frozenset(
+    (
+        int,
+        int,
+        int,
+        int,
+        int,
+        str,
+        int,
+        int,
+        int,
+        last,
+        int,
+        str,
+        str,
+        str,
+        *_FILE_TYPES,
+        deleted,
+    )
+    for last in _LAST_TYPES
+    for deleted in _LAST_TYPES
+)
+MOVIE_SIGNATURES = frozenset(
+    (
+        int,
+        bool,
+        int,
+        str,
+        int,
+        str,
+        str,
+        int,
+        int,
+        int,
+        int,
+        last,
+        str,
+        tuple,
+        *_FILE_TYPES,
+        deleted,
+    )
+    for last in _LAST_TYPES
+    for deleted in _LAST_TYPES
+)
+# JSON templates of `_movie_json` and `_episode_json`: integers as %d writes them (as
+# json.dumps does), strings already quoted by `quote` (json.dumps's own quoting), the
+# aspect ratio as its repr (json.dumps's float).
+quote = cast("Callable[[object], str]", encode_basestring_ascii)
+_MEDIA_JSON = (
+    '%s,"Media":[{"id":%d,"duration":%d,"bitrate":%d,%s"Part":[{"id":%d,'
+    f'"key":"/library/parts/%d/{EPOCH}/file.%s,'
+    '"duration":%d,"file":%s,"size":%d,"container":%s}]}]'
+)
+# What a file's dimensions, codecs and container write (`_media_parts`).
+_FORMAT_JSON = (
+    '"width":%d,"height":%d,"aspectRatio":%r,"audioCodec":%s,"videoCodec":%s,'
+    '"videoResolution":%s,"container":%s,'
+)
+MOVIE_JSON = (
+    '{"ratingKey":"%d","key":"/library/metadata/%d","guid":%s,"type":"movie",'
+    f'"title":%s,"librarySectionTitle":%s,"librarySectionID":{MOVIE_SECTION},'
+    f'"librarySectionKey":"/library/sections/{MOVIE_SECTION}","year":%d,'
+    '"duration":%d,"addedAt":%d,"updatedAt":%d' + _MEDIA_JSON + "%s%s}"
+)
+# An episode: its own values around the four parts its season writes (`_season_parts`).
+EPISODE_JSON = (
+    '{"ratingKey":"%d","key":"/library/metadata/%d",%s"guid":"plex://episode/%024x",'
+    '%s"title":%s,%s,"index":%d%s,"duration":%d,"addedAt":%d,"updatedAt":%d'
+    + _MEDIA_JSON
+    + "}"
+)
+_SEASON_JSON = (
+    '"parentRatingKey":"%d","grandparentRatingKey":"%d",',
+    '"parentGuid":"plex://season/%024x","grandparentGuid":%s,"type":"episode",',
+    (
+        '"grandparentKey":"/library/metadata/%d","parentKey":"/library/metadata/%d",'
+        f'"librarySectionTitle":%s,"librarySectionID":{SHOW_SECTION},'
+        f'"librarySectionKey":"/library/sections/{SHOW_SECTION}",'
+        '"grandparentTitle":%s,"parentTitle":"%s"'
+    ),
+    ',"parentIndex":%d',
+)
+MAX_MEMO = 100_000  # entries of a memo of `_media_parts` or `_season_parts`
+GUIDS_JSON = ',"Guid":[{"id":%s},{"id":"tmdb://%d"}]'
+TAG_JSON = '{"id":%d,"tag":%s}'
 SECTION_DEFAULTS = {
     "movie": ("tv.plex.agents.movie", "Plex Movie", "movie"),
     "show": ("tv.plex.agents.series", "Plex TV Series", "show"),
     "artist": ("tv.plex.agents.music", "Plex Music", "artist"),
     "photo": ("com.plexapp.agents.none", "Plex Photo Scanner", "photo"),
 }
+
+
+def _all_strings(values: Any) -> bool:
+    """Return whether every value is exactly a str."""
+    return all(type(value) is str for value in values)
+
+
+def _played_json(views: Any, last_viewed_at: Any, deleted_at: Any) -> str:
+    """Write the optional `viewCount`, `lastViewedAt` and `deletedAt` of an item."""
+    text = ',"viewCount":%d' % views if views else ""  # noqa: UP031
+    if last_viewed_at is not None:
+        text += ',"lastViewedAt":%d' % last_viewed_at  # noqa: UP031
+    if deleted_at is not None:
+        text += ',"deletedAt":%d' % deleted_at  # noqa: UP031
+    return text
 
 
 class BadRequestError(Exception):
@@ -454,6 +562,13 @@ class PlexSimulator(Simulator):
         # flat tuples, few objects for the garbage collector to follow.
         self._json_fingerprints: dict[int, Fingerprint] = {}
         self._json_cache: dict[int, bytes] = {}
+        # The fingerprints of items rendered by `_movie_json` or `_episode_json` (all of
+        # FAST_LENGTH values) are kept flat in one list, at an offset per `_cache_key`:
+        # no tuple per item for the garbage collector to count and scan.
+        self._json_offsets: dict[int, int] = {}
+        self._json_values: list[object] = []
+        self._media_memo: dict[Fingerprint, tuple[str, str, str]] = {}
+        self._season_memo: dict[Fingerprint, tuple[str, str, str, str]] = {}
         self._xml_fingerprints: dict[int, Fingerprint] = {}
         self._xml_cache: dict[int, str] = {}
         self._listings: dict[int, Listing] = {}
@@ -936,11 +1051,38 @@ class PlexSimulator(Simulator):
         guids = guids and isinstance(item, (Movie, Show))
         key = item.rating_key * 2 + guids
         fingerprint = self._fingerprint(item, guids)
-        cached = self._json_fingerprints.get(key)
-        if cached is not None and cached == fingerprint:
-            return self._json_cache[key]
-        rendered = json_bytes(self._content(item, guids=guids))
-        self._json_fingerprints[key] = fingerprint
+        offset = self._json_offsets.get(key)
+        if offset is not None:
+            values = self._json_values
+            if values[offset : offset + FAST_LENGTH] == [*fingerprint]:
+                return self._json_cache[key]
+        else:
+            cached = self._json_fingerprints.get(key)
+            if cached is not None and cached == fingerprint:
+                return self._json_cache[key]
+        kind = type(item)
+        signature = tuple(map(type, fingerprint))
+        if kind is Episode and signature in EPISODE_SIGNATURES:
+            rendered = self._episode_json(fingerprint)
+        elif (
+            kind is Movie
+            and signature in MOVIE_SIGNATURES
+            and _all_strings(fingerprint[13])
+        ):
+            rendered = self._movie_json(fingerprint)
+        else:
+            rendered = json_bytes(self._content(item, guids=guids))
+            self._json_offsets.pop(key, None)
+            self._json_fingerprints[key] = fingerprint
+            self._json_cache[key] = rendered
+            return rendered
+        values = self._json_values
+        if offset is None:
+            self._json_fingerprints.pop(key, None)
+            self._json_offsets[key] = len(values)
+            values += fingerprint
+        else:
+            values[offset : offset + FAST_LENGTH] = fingerprint
         self._json_cache[key] = rendered
         return rendered
 
@@ -995,8 +1137,7 @@ class PlexSimulator(Simulator):
                     item.view_count,
                     item.last_viewed_at,
                     self.sections[MOVIE_SECTION].title,
-                    len(item.labels),
-                    *item.labels,
+                    tuple(item.labels),
                     *self._file_fingerprint(item.file),
                 )
             case Show():
@@ -1054,6 +1195,209 @@ class PlexSimulator(Simulator):
             file.exists,
             None if file.exists else self.world.now,
         )
+
+    # Movies and episodes whose fingerprint has the usual types (see `MOVIE_SIGNATURES`)
+    # are written as JSON straight from it by the templates above: the same bytes
+    # `json_bytes` makes of their content.
+
+    def _movie_json(self, fingerprint: Fingerprint) -> bytes:
+        """Write a movie's JSON from its fingerprint."""
+        (
+            _,
+            guids,
+            key,
+            title,
+            year,
+            guid,
+            imdb_id,
+            tmdb_id,
+            added_at,
+            updated_at,
+            views,
+            last_viewed_at,
+            section,
+            labels,
+            media_id,
+            part_id,
+            path,
+            size,
+            duration,
+            container,
+            video_codec,
+            audio_codec,
+            resolution,
+            width,
+            height,
+            bitrate,
+            _,
+            deleted_at,
+        ) = fingerprint
+        media_key = (width, height, audio_codec, video_codec, resolution, container)
+        media = self._media_memo.get(media_key) or self._media_parts(media_key)
+        ids = GUIDS_JSON % (quote(f"imdb://{imdb_id}"), tmdb_id) if guids else ""
+        tags = ""
+        if labels:
+            tag_ids = self._tag_ids
+            tags = ',"Label":[{}]'.format(
+                ",".join(
+                    [
+                        TAG_JSON
+                        % (tag_ids.setdefault(name, len(tag_ids) + 1), quote(name))
+                        for name in labels  # type: ignore[attr-defined]
+                    ]
+                )
+            )
+        return (
+            MOVIE_JSON
+            % (
+                key,
+                key,
+                quote(guid),
+                quote(title),
+                quote(section),
+                year,
+                duration,
+                added_at,
+                updated_at,
+                _played_json(views, last_viewed_at, deleted_at),
+                media_id,
+                duration,
+                bitrate,
+                media[0],
+                part_id,
+                part_id,
+                media[1],
+                duration,
+                quote(path),
+                size,
+                media[2],
+                ids,
+                tags,
+            )
+        ).encode()
+
+    def _episode_json(self, fingerprint: Fingerprint) -> bytes:
+        """Write an episode's JSON from its fingerprint."""
+        (
+            _,
+            key,
+            season_key,
+            season_index,
+            index,
+            title,
+            added_at,
+            updated_at,
+            views,
+            last_viewed_at,
+            show_key,
+            show_title,
+            show_guid,
+            section,
+            media_id,
+            part_id,
+            path,
+            size,
+            duration,
+            container,
+            video_codec,
+            audio_codec,
+            resolution,
+            width,
+            height,
+            bitrate,
+            _,
+            deleted_at,
+        ) = fingerprint
+        media_key = (width, height, audio_codec, video_codec, resolution, container)
+        media = self._media_memo.get(media_key) or self._media_parts(media_key)
+        season_key_ = (
+            season_key,
+            season_index,
+            show_key,
+            show_title,
+            show_guid,
+            section,
+        )
+        season = self._season_memo.get(season_key_) or self._season_parts(season_key_)
+        return (
+            EPISODE_JSON
+            % (
+                key,
+                key,
+                season[0],
+                key,
+                season[1],
+                quote(title),
+                season[2],
+                index,
+                season[3],
+                duration,
+                added_at,
+                updated_at,
+                _played_json(views, last_viewed_at, deleted_at),
+                media_id,
+                duration,
+                bitrate,
+                media[0],
+                part_id,
+                part_id,
+                media[1],
+                duration,
+                quote(path),
+                size,
+                media[2],
+            )
+        ).encode()
+
+    def _media_parts(self, media_key: Fingerprint) -> tuple[str, str, str]:
+        """Write and remember the text of a file's format, and its container twice.
+
+        The format is its dimensions, codecs and container in the Media; the container
+        also ends the Part's key and the Part. The memo is keyed by values of checked
+        types (see `MOVIE_SIGNATURES`), so an equal key always writes the same text.
+        """
+        (width, height, audio_codec, video_codec, resolution, container) = media_key
+        quoted = quote(container)
+        parts = (
+            _FORMAT_JSON
+            % (
+                width,
+                height,
+                round(width / height, 2),  # type: ignore[operator]
+                quote(audio_codec),
+                quote(video_codec),
+                quote(resolution),
+                quoted,
+            ),
+            quoted[1:],
+            quoted,
+        )
+        if len(self._media_memo) >= MAX_MEMO:
+            self._media_memo.clear()
+        self._media_memo[media_key] = parts
+        return parts
+
+    def _season_parts(self, season_key: Fingerprint) -> tuple[str, str, str, str]:
+        """Write and remember the four parts of an episode its season and show write."""
+        (key, index, show_key, show_title, show_guid, section) = season_key
+        first, second, third, fourth = _SEASON_JSON
+        parts = (
+            first % (key, show_key),
+            second % (key, quote(show_guid)),
+            third
+            % (
+                show_key,
+                key,
+                quote(section),
+                quote(show_title),
+                f"Season {index}" if index else "Specials",
+            ),
+            fourth % index,
+        )
+        if len(self._season_memo) >= MAX_MEMO:
+            self._season_memo.clear()
+        self._season_memo[season_key] = parts
+        return parts
 
     def _media(self, file: MediaFile) -> Content:
         """Render a file as one Media with one Part (no value of a file is ever None)."""
