@@ -2,12 +2,14 @@
 
 import asyncio
 from typing import Any
+from unittest.mock import patch
 
 import aiohttp
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.core_config import async_process_ha_core_config
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.setup import async_setup_component
 import probatio
 import pytest
@@ -19,7 +21,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.smartplex.api import ServiceKind
 from custom_components.smartplex.const import DOMAIN
-from simulators import SimulatorStack
+from simulators import Fault, SimulatorStack
 from simulators.webhooks import send_overseerr_webhook, send_plex_webhook
 
 from .common import setup_entry
@@ -421,3 +423,47 @@ async def test_get_requests_needs_overseerr(
             return_response=True,
         )
     assert err.value.translation_key == "overseerr_not_configured"
+
+
+async def test_unreadable_webhook_secret_is_renewed(
+    hass: HomeAssistant, stack: SimulatorStack, base_url: str
+) -> None:
+    """A webhook secret that no longer decrypts is replaced, and Overseerr told."""
+    entry = await with_overseerr(hass, stack)
+    old = entry.runtime_data.webhook_secret
+    await hass.config_entries.async_unload(entry.entry_id)
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, "webhook_secret_encrypted": "v1:000000000000:AAAA"}
+    )
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    new = entry.runtime_data.webhook_secret
+    assert new != old
+    assert stack.overseerr.webhook["options"]["authHeader"] == new
+    assert new not in str(entry.data)
+
+
+async def test_no_reachable_url_is_explained(
+    hass: HomeAssistant, stack: SimulatorStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without a Home Assistant URL, Overseerr is left alone and the log says why."""
+    with patch(
+        "custom_components.smartplex.webhook_url", side_effect=NoURLAvailableError
+    ):
+        await with_overseerr(hass, stack)
+    assert stack.overseerr.webhook["options"]["webhookUrl"] == ""
+    assert "no URL Overseerr could reach" in caplog.text
+
+
+async def test_overseerr_refusing_the_settings_is_logged(
+    hass: HomeAssistant,
+    stack: SimulatorStack,
+    base_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Overseerr failing to take the webhook settings is logged, setup goes on."""
+    stack.overseerr.set_fault(Fault.SERVER_ERROR)
+    entry = await with_overseerr(hass, stack)
+    assert entry.runtime_data.requests is not None
+    assert "Could not configure Overseerr's webhook" in caplog.text
+    stack.overseerr.clear_fault()

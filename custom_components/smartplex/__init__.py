@@ -29,6 +29,7 @@ from .connections import (
     PURPOSE_PLEX_TOKEN,
     PURPOSE_WEBHOOK_SECRET,
     async_plex_client,
+    new_webhook_secret,
     subentry_client,
     webhook_data,
 )
@@ -204,12 +205,11 @@ def _webhook_secret(
         entry.data[CONF_WEBHOOK_SECRET_ENCRYPTED], PURPOSE_WEBHOOK_SECRET
     )
     if secret is None:
-        fresh = webhook_data(vault)
-        fresh.pop(CONF_WEBHOOK_ID)
-        hass.config_entries.async_update_entry(entry, data={**entry.data, **fresh})
-        secret = vault.decrypt(
-            fresh[CONF_WEBHOOK_SECRET_ENCRYPTED], PURPOSE_WEBHOOK_SECRET
+        stored = new_webhook_secret(vault)
+        hass.config_entries.async_update_entry(
+            entry, data={**entry.data, CONF_WEBHOOK_SECRET_ENCRYPTED: stored}
         )
+        secret = vault.decrypt(stored, PURPOSE_WEBHOOK_SECRET)
     return secret
 
 

@@ -114,11 +114,14 @@ def subentry_client(
     )
 
 
+def new_webhook_secret(vault: CredentialVault) -> str:
+    """Return a new secret for Overseerr's Authorization header, encrypted."""
+    return vault.encrypt(secrets.token_urlsafe(32), PURPOSE_WEBHOOK_SECRET)
+
+
 def webhook_data(vault: CredentialVault) -> dict[str, str]:
     """Return a new webhook id and Overseerr secret, the secret encrypted."""
     return {
         CONF_WEBHOOK_ID: secrets.token_hex(32),
-        CONF_WEBHOOK_SECRET_ENCRYPTED: vault.encrypt(
-            secrets.token_urlsafe(32), PURPOSE_WEBHOOK_SECRET
-        ),
+        CONF_WEBHOOK_SECRET_ENCRYPTED: new_webhook_secret(vault),
     }
