@@ -247,7 +247,13 @@ async def test_capacity_option(hass: HomeAssistant, stack: SimulatorStack) -> No
     entry = await setup_entry(hass, stack)
     used = media_bytes(stack.world)
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert result["description_placeholders"] == {"used": f"{used / 1e9:,.0f}"}
+    placeholders = result["description_placeholders"]
+    assert placeholders["used"] == f"{used / 1e9:,.0f}"
+    webhook_id = entry.data["webhook_id"]
+    assert placeholders["plex_webhook"].endswith(
+        f"/api/webhook/{webhook_id}?source=plex"
+    )
+    assert placeholders["tautulli_webhook"].endswith("?source=tautulli")
     too_small = used // 2 // 10**9
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],

@@ -467,3 +467,19 @@ async def test_overseerr_refusing_the_settings_is_logged(
     assert entry.runtime_data.requests is not None
     assert "Could not configure Overseerr's webhook" in caplog.text
     stack.overseerr.clear_fault()
+
+
+async def test_options_explain_a_missing_url(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """Without a Home Assistant URL the options say where to set one."""
+    entry = await setup_entry(hass, stack)
+    with patch(
+        "custom_components.smartplex.config_flow.webhook_url",
+        side_effect=NoURLAvailableError,
+    ):
+        result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert (
+        "Settings > System > Network"
+        in result["description_placeholders"]["plex_webhook"]
+    )

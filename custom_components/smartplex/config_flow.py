@@ -14,10 +14,17 @@ from homeassistant.config_entries import (
     OptionsFlow,
     SubentryFlowResult,
 )
-from homeassistant.const import CONF_API_KEY, CONF_TOKEN, CONF_URL, CONF_VERIFY_SSL
-from homeassistant.core import callback
+from homeassistant.const import (
+    CONF_API_KEY,
+    CONF_TOKEN,
+    CONF_URL,
+    CONF_VERIFY_SSL,
+    CONF_WEBHOOK_ID,
+)
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import UnknownFlow
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -73,6 +80,7 @@ from .const import (
     PLEX_TV_POLL_INTERVAL,
 )
 from .credentials import CredentialVault, async_get_vault
+from .webhooks import webhook_url
 
 SINGLE_INSTANCE_SERVICES = frozenset({ServiceKind.TAUTULLI, ServiceKind.OVERSEERR})
 SERVICE_NAMES = {
@@ -536,8 +544,21 @@ class SmartPlexOptionsFlow(OptionsFlow):
             errors=errors,
             description_placeholders={
                 "used": "?" if used is None else f"{used / BYTES_PER_GB:,.0f}"
-            },
+            }
+            | _webhook_urls(self.hass, entry),
         )
+
+
+def _webhook_urls(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, str]:
+    """Return the webhook URLs to paste into Plex and Tautulli."""
+    try:
+        return {
+            f"{source}_webhook": webhook_url(hass, entry.data[CONF_WEBHOOK_ID], source)
+            for source in ("plex", "tautulli")
+        }
+    except NoURLAvailableError:
+        missing = "(set Home Assistant's URL under Settings > System > Network)"
+        return {"plex_webhook": missing, "tautulli_webhook": missing}
 
 
 class ServiceSubentryFlow(ConfigSubentryFlow):
