@@ -159,6 +159,11 @@ def _service_form_error(err: SmartPlexApiError) -> str:
     return reason if reason in {"invalid_auth", "wrong_service"} else "cannot_connect"
 
 
+def _form_error(secret_field: str, error: str) -> dict[str, str]:
+    """Put a rejected credential on its field, anything else on the form."""
+    return {secret_field if error == "invalid_auth" else "base": error}
+
+
 def _connection_order(resource: PlexServerResource) -> list[str]:
     """Return a server's connection URIs, direct local ones first, relays last."""
     ordered = sorted(
@@ -222,7 +227,7 @@ class SmartPlexConfigFlow(ConfigFlow, domain=DOMAIN):
                     return await self._async_create_plex_entry(
                         info, url, token, verify_ssl
                     )
-                errors[CONF_TOKEN if error == "invalid_auth" else "base"] = error
+                errors.update(_form_error(CONF_TOKEN, error))
         return self.async_show_form(
             step_id="manual",
             data_schema=self.add_suggested_values_to_schema(
@@ -423,7 +428,7 @@ class SmartPlexConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
                 self._reauth_queue.pop(0)
                 return await self._async_next_reauth_step()
-            errors[CONF_TOKEN if error == "invalid_auth" else "base"] = error
+            errors.update(_form_error(CONF_TOKEN, error))
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=TOKEN_SCHEMA,
@@ -458,7 +463,7 @@ class SmartPlexConfigFlow(ConfigFlow, domain=DOMAIN):
                 }
                 self._reauth_queue.pop(0)
                 return await self._async_next_reauth_step()
-            errors[CONF_API_KEY if error == "invalid_auth" else "base"] = error
+            errors.update(_form_error(CONF_API_KEY, error))
         return self.async_show_form(
             step_id="reauth_service",
             data_schema=API_KEY_SCHEMA,
@@ -505,7 +510,7 @@ class SmartPlexConfigFlow(ConfigFlow, domain=DOMAIN):
                         )
                         _async_reload_if_not_loaded(self, entry)
                         return self.async_abort(reason="reconfigure_successful")
-                    errors[CONF_TOKEN if error == "invalid_auth" else "base"] = error
+                    errors.update(_form_error(CONF_TOKEN, error))
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
@@ -603,7 +608,7 @@ class ServiceSubentryFlow(ConfigSubentryFlow):
                         data=_service_data(vault, kind, url, api_key, verify_ssl),
                         unique_id=url,
                     )
-                errors[CONF_API_KEY if error == "invalid_auth" else "base"] = error
+                errors.update(_form_error(CONF_API_KEY, error))
         return self.async_show_form(
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(
@@ -652,7 +657,7 @@ class ServiceSubentryFlow(ConfigSubentryFlow):
                             data=_service_data(vault, kind, url, api_key, verify_ssl),
                             unique_id=url,
                         )
-                    errors[CONF_API_KEY if error == "invalid_auth" else "base"] = error
+                    errors.update(_form_error(CONF_API_KEY, error))
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
