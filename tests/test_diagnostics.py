@@ -41,6 +41,8 @@ async def test_diagnostics(hass: HomeAssistant, stack: SimulatorStack) -> None:
     assert [entry[1:] for entry in sonarr["history"]] == [("error", "cannot_connect")]
     assert diagnostics["plex"]["machine_identifier"] == stack.plex.machine_identifier
     assert diagnostics["entry"]["data"]["token_encrypted"] == "**REDACTED**"
+    assert diagnostics["entry"]["data"]["webhook_id"] == "**REDACTED**"
+    assert entry.data["webhook_id"] not in str(diagnostics)
     text = str(diagnostics)
     for secret in (stack.plex.token, stack.sonarr.api_key, stack.overseerr.api_key):
         assert secret not in text

@@ -662,6 +662,19 @@ def _flow_keys(
             ):
                 for error in _error_texts(node.value, method, functions):
                     yield ("error", error)
+            # errors.update(_form_error(field, error)): the error is the second argument.
+            if (
+                isinstance(node, ast.Call)
+                and _callee(node) == "update"
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "errors"
+                and node.args
+                and isinstance(helper := node.args[0], ast.Call)
+                and _callee(helper) == "_form_error"
+            ):
+                for error in _error_texts(helper.args[1], method, functions):
+                    yield ("error", error)
     for node in ast.walk(cls):
         if not isinstance(node, ast.Call):
             continue

@@ -338,3 +338,69 @@ async def test_check_interval_option(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert entry.runtime_data.health.update_interval == timedelta(minutes=2)
+
+
+async def test_plex_is_enabled_again_when_setup_reaches_it(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """A Plex disabled before a restart is enabled by a setup that just reached it."""
+    entry = await setup_entry(hass, stack)
+    await stack.plex.async_set_fault(Fault.SERVER_ERROR)
+    await check(entry, 10)
+    assert entry.runtime_data.health.is_disabled("plex")
+    await stack.plex.async_clear_fault()
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert not entry.runtime_data.health.is_disabled("plex")
+    assert issue(hass, "service_disabled", entry, "plex") is None
+    assert state_of(hass, "sensor.smartplex_test_server_media_size") != "unavailable"
+
+
+async def test_rejected_key_asks_again_after_a_restart(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """A reauth closed unanswered is asked again after a reload, if the key still fails."""
+    entry = await setup_entry(hass, stack, (ServiceKind.RADARR,))
+    stack.radarr.set_fault(Fault.UNAUTHORIZED)
+    await check(entry)
+    await hass.async_block_till_done()
+    for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN):
+        hass.config_entries.flow.async_abort(flow["flow_id"])
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["step_id"] for flow in flows] == ["reauth_service"]
+
+
+async def test_storage_comes_back_with_its_service(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """Free space recovers at the next health check, not a day later."""
+    await stack.sonarr.async_set_fault(Fault.DOWN)
+    entry = await setup_entry(hass, stack, (ServiceKind.SONARR,))
+    assert state_of(hass, "sensor.smartplex_test_server_free_space") == "unavailable"
+    await stack.sonarr.async_clear_fault()
+    await check(entry)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert state_of(hass, "sensor.smartplex_test_server_free_space") != "unavailable"
+
+
+async def test_removing_things_leaves_nothing_behind(
+    hass: HomeAssistant, stack: SimulatorStack, hass_storage: dict[str, Any]
+) -> None:
+    """A removed service's issues go at the next setup; a removed entry takes all."""
+    entry = await setup_entry(hass, stack, (ServiceKind.SONARR, ServiceKind.RADARR))
+    sonarr = key_of(entry, ServiceKind.SONARR)
+    radarr = key_of(entry, ServiceKind.RADARR)
+    await stack.sonarr.async_set_fault(Fault.SERVER_ERROR)
+    await stack.radarr.async_set_fault(Fault.SERVER_ERROR)
+    await check(entry, 3)
+    assert issue(hass, "service_unhealthy", entry, sonarr) is not None
+    hass.config_entries.async_remove_subentry(entry, sonarr)
+    await hass.async_block_till_done()
+    assert issue(hass, "service_unhealthy", entry, sonarr) is None
+    assert issue(hass, "service_unhealthy", entry, radarr) is not None
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert not [i for (d, i) in ir.async_get(hass).issues if d == DOMAIN]
+    assert not [key for key in hass_storage if entry.entry_id in key]

@@ -386,3 +386,22 @@ async def test_added_item_is_picked_up(
         template.file.size,
     )
     assert hass.states.get(f"{DEVICE}_movies_titles").state == str(len(world.movies))
+
+
+async def test_incremental_sync_across_sections(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """A newer change in one library does not hide an older one in the next."""
+    entry = await setup_entry(hass, stack)
+    world = stack.world
+    episode = next(iter(world.episodes.values()))
+    movie = next(iter(world.movies.values()))
+    assert episode.file is not None
+    assert movie.file is not None
+    episode.file.size += 1_000_000
+    episode.updated_at = world.now + 50
+    movie.updated_at = world.now + 100
+    result = await sync(hass, entry.entry_id)
+    assert result["changed"] == 2
+    model = entry.runtime_data.library.model
+    assert model.items[episode.rating_key].size == episode.file.size

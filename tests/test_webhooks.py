@@ -75,6 +75,15 @@ async def test_overseerr_is_pointed_at_the_webhook(
     assert options["webhookUrl"] == hook(base_url, entry, "overseerr")
     assert options["authHeader"] == entry.runtime_data.webhook_secret
     assert entry.runtime_data.webhook_secret not in str(entry.data)
+    settings_path = "/api/v1/settings/notifications/webhook"
+    stack.overseerr.requests.clear()
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert not [
+        r
+        for r in stack.overseerr.requests
+        if r.method == "POST" and r.path == settings_path
+    ]
 
 
 async def test_request_lifecycle_from_overseerr(

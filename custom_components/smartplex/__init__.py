@@ -1,5 +1,7 @@
 """SmartPlex: a self-driving Plex media server, steered from Home Assistant."""
 
+from typing import Any
+
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_URL, CONF_VERIFY_SSL, CONF_WEBHOOK_ID, Platform
 from homeassistant.core import HomeAssistant
@@ -14,6 +16,7 @@ from homeassistant.helpers import (
     issue_registry as ir,
 )
 from homeassistant.helpers.network import NoURLAvailableError
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
 from .api import (
@@ -233,6 +236,13 @@ async def _async_configure_overseerr(
         )
         return
     try:
+        current = await client.async_get_webhook_settings()
+        if (current.enabled, current.url, current.auth_header) == (
+            True,
+            url,
+            entry.runtime_data.webhook_secret,
+        ):
+            return
         await client.async_set_webhook(
             url, entry.runtime_data.webhook_secret, OVERSEERR_WEBHOOK_TYPES
         )
@@ -286,5 +296,10 @@ async def async_unload_entry(hass: HomeAssistant, entry: SmartPlexConfigEntry) -
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: SmartPlexConfigEntry) -> None:
-    """Forget the entry's repair issue when it is deleted."""
-    ir.async_delete_issue(hass, DOMAIN, _issue_id(entry))
+    """Forget everything the entry kept: repair issues and stored state."""
+    registry = ir.async_get(hass)
+    for domain, issue_id in list(registry.issues):
+        if domain == DOMAIN and entry.entry_id in issue_id:
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
+    for concern in ("library", "health", "requests"):
+        await Store[Any](hass, 1, f"{DOMAIN}.{concern}.{entry.entry_id}").async_remove()

@@ -140,7 +140,10 @@ class SmartPlexLibraryCoordinator(SmartPlexCoordinator[LibraryModel]):
 
     async def _async_setup(self) -> None:
         """Come up with the last stored model at once; sync incrementally from it."""
-        self.model = LibraryModel.from_stored(await self._store.async_load())
+        stored = await self._store.async_load()
+        self.model = await self.hass.async_add_executor_job(
+            LibraryModel.from_stored, stored
+        )
         self._full_due = not self.model.sections
         hour, minute, second = (
             int(part)
@@ -227,10 +230,18 @@ class SmartPlexStorageCoordinator(SmartPlexCoordinator[list[DiskSpace]]):
 
     @callback
     def _async_health_changed(self) -> None:
-        """Tell the entities at once when one of the services is disabled or back."""
+        """Follow the services' health: at once, not at the next daily poll."""
         if (disabled := self._disabled_keys()) != self.disabled:
             self.disabled = disabled
             self.async_update_listeners()
+        answering = all(
+            self.health.health[key].status in {HealthStatus.OK, HealthStatus.DEGRADED}
+            for key in self.keys
+        )
+        if not self.last_update_success and answering:
+            self.config_entry.async_create_background_task(
+                self.hass, self.async_request_refresh(), "smartplex storage retry"
+            )
 
     async def _async_update_data(self) -> list[DiskSpace]:
         """Merge the disks every *arr reports (the same disk once); all must answer."""
@@ -324,8 +335,10 @@ class SmartPlexAnalyticsCoordinator(SmartPlexCoordinator[AnalyticsSummary]):
                 model,
                 library,
                 now=time.time(),
-                not_watched_days=self.config_entry.options.get(
-                    CONF_NOT_WATCHED_DAYS, DEFAULT_NOT_WATCHED_DAYS
+                not_watched_days=int(
+                    self.config_entry.options.get(
+                        CONF_NOT_WATCHED_DAYS, DEFAULT_NOT_WATCHED_DAYS
+                    )
                 ),
                 fallback_reason=fallback_reason,
             )
@@ -364,10 +377,25 @@ class SmartPlexHealthCoordinator(SmartPlexCoordinator[dict[str, ServiceHealth]])
         )
 
     async def async_load(self) -> None:
-        """Take back counters and disabled services from before a restart."""
+        """Take back counters and disabled services from before a restart.
+
+        Setup has just reached Plex, so Plex is never left disabled; the issues of
+        services removed since are deleted.
+        """
         for key, stored in (await self._store.async_load() or {}).items():
             if key in self.health:
                 self.health[key].restore(stored)
+            else:
+                for kind in ("service_unhealthy", "service_disabled"):
+                    ir.async_delete_issue(
+                        self.hass, DOMAIN, f"{kind}_{self.config_entry.entry_id}_{key}"
+                    )
+        plex = self.health[PLEX_KEY]
+        if plex.disabled:
+            plex.enable(time.time())
+            ir.async_delete_issue(
+                self.hass, DOMAIN, self._issue_id("service_disabled", plex)
+            )
 
     def is_disabled(self, key: str) -> bool:
         """Whether SmartPlex stopped calling a service."""
@@ -481,6 +509,7 @@ class SmartPlexHealthCoordinator(SmartPlexCoordinator[dict[str, ServiceHealth]])
                         DOMAIN,
                         self._issue_id("service_unhealthy", health),
                         is_fixable=False,
+                        is_persistent=True,
                         severity=ir.IssueSeverity.WARNING,
                         translation_key="service_unhealthy",
                         translation_placeholders=placeholders,
@@ -588,7 +617,9 @@ class SmartPlexRequestsCoordinator(SmartPlexCoordinator[RequestStore]):
                 translation_key="requests_failed",
                 translation_placeholders={"error": str(err)},
             ) from err
-        if self.requests.reconcile(polled, time.time(), prune=True):
+        # No pruning: a paged listing is not a snapshot, and a request missing from
+        # it is not proof that Overseerr deleted it.
+        if self.requests.reconcile(polled, time.time()):
             self._store.async_delay_save(self.requests.as_stored, REQUESTS_SAVE_DELAY)
         return self.requests
 

@@ -4,13 +4,24 @@ from dataclasses import asdict
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_WEBHOOK_ID
 from homeassistant.core import HomeAssistant
 
 from .api import ServiceKind
-from .const import CONF_API_KEY_ENCRYPTED, CONF_TOKEN_ENCRYPTED, OPTIONAL_SERVICES
+from .const import (
+    CONF_API_KEY_ENCRYPTED,
+    CONF_TOKEN_ENCRYPTED,
+    CONF_WEBHOOK_SECRET_ENCRYPTED,
+    OPTIONAL_SERVICES,
+)
 from .coordinator import SmartPlexConfigEntry
 
-TO_REDACT = {CONF_TOKEN_ENCRYPTED, CONF_API_KEY_ENCRYPTED}
+TO_REDACT = {
+    CONF_TOKEN_ENCRYPTED,
+    CONF_API_KEY_ENCRYPTED,
+    CONF_WEBHOOK_ID,
+    CONF_WEBHOOK_SECRET_ENCRYPTED,
+}
 
 
 async def async_get_config_entry_diagnostics(

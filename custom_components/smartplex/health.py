@@ -133,8 +133,13 @@ class ServiceHealth:
         }
 
     def restore(self, stored: dict[str, Any]) -> None:
-        """Take back what was stored before a restart."""
-        self.status = HealthStatus(stored["status"])
+        """Take back what was stored before a restart.
+
+        Only "disabled" outlives a restart; any other state is checked again (so a
+        rejected key asks for reauthentication again).
+        """
+        if stored["status"] == HealthStatus.DISABLED:
+            self.status = HealthStatus.DISABLED
         self.reason = stored["reason"]
         self.consecutive_failures = stored["consecutive_failures"]
         self.last_failure = stored["last_failure"]

@@ -238,6 +238,9 @@ async def async_sync_library(
     the event loop is never held for a whole library.
     """
     sections = [s for s in await plex.async_get_sections() if s.type in SYNCED_TYPES]
+    # One bound for every section: items of a later section may be older than what an
+    # earlier one just brought in, and must not be skipped.
+    since = model.watermark - 1
     before = len(model.items)
     removed_sections = model.drop_sections(section.id for section in sections)
     removed = before - len(model.items) if removed_sections else 0
@@ -249,7 +252,7 @@ async def async_sync_library(
             )
         else:
             section_changed, section_removed = await _async_incremental_section(
-                plex, model, section
+                plex, model, section, since
             )
         changed += section_changed
         removed += section_removed
@@ -279,15 +282,15 @@ async def _async_full_section(
 
 
 async def _async_incremental_section(
-    plex: PlexClient, model: LibraryModel, section: PlexSection
+    plex: PlexClient, model: LibraryModel, section: PlexSection, since: int
 ) -> tuple[int, int]:
-    """Fetch what changed since the watermark; a count mismatch means removals."""
+    """Fetch what changed after `since`; a count mismatch means removals."""
     model.sections[section.id] = section
     changed = 0
     for plex_type in SYNCED_TYPES[section.type]:
         # Items of the watermark's own second come again: harmless, never missed.
         async for page in plex.async_iter_items(
-            section.id, plex_type, updated_after=model.watermark - 1
+            section.id, plex_type, updated_after=since
         ):
             changed += model.upsert(page)
     for plex_type in SYNCED_TYPES[section.type]:

@@ -466,8 +466,10 @@ class SmartPlexAnalyticsSensor(
         self.entity_description = description
         self._attr_translation_placeholders = {
             "days": str(
-                coordinator.config_entry.options.get(
-                    CONF_NOT_WATCHED_DAYS, DEFAULT_NOT_WATCHED_DAYS
+                int(
+                    coordinator.config_entry.options.get(
+                        CONF_NOT_WATCHED_DAYS, DEFAULT_NOT_WATCHED_DAYS
+                    )
                 )
             )
         }

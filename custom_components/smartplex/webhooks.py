@@ -56,10 +56,13 @@ async def _read_plex_payload(request: web.Request) -> Any:
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader):
             continue
-        data = await part.read(decode=False)
-        read += len(data)
-        if read > MAX_BODY:
-            raise ValueError("too large")
+        data = bytearray()
+        while chunk := await part.read_chunk():
+            read += len(chunk)
+            if read > MAX_BODY:
+                raise ValueError("too large")
+            if part.name == "payload":
+                data += chunk
         if part.name == "payload":
             try:
                 return orjson.loads(data)
