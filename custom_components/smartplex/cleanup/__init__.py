@@ -1,0 +1,1 @@
+"""SmartPlex cleanup: rules that pick what to remove, free of Home Assistant."""

@@ -1,0 +1,1002 @@
+"""Cleanup rules: what a rule selects, what it cannot judge, and why (no HA imports).
+
+Evaluation fails closed: an input that is missing, stale or too coarse for a condition
+makes that condition `unknown`, and an item with an unknown condition (and no failed
+one) is reported apart, never as a candidate.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+import math
+from operator import attrgetter
+from typing import Any, Literal
+
+from custom_components.smartplex.analytics import AnalyticsModel, AnalyticsSource
+from custom_components.smartplex.api import PlexItem
+from custom_components.smartplex.library import LibraryModel
+from custom_components.smartplex.requests import RequestRecord, RequestStore
+
+DAY = 86_400
+HOUR = 3_600
+GB = 1_000_000_000
+LEVELS = ("movie", "show", "season", "episode")
+MAX_DAYS = 36_500
+MAX_PLAYS = 1_000_000
+MAX_SIZE_GB = 1_000_000.0
+MAX_AGE_HOURS = 8_760.0
+MAX_NAME = 100
+PLAY_CONDITIONS = ("not_played_days", "never_played", "max_plays")
+CONDITIONS = (
+    *PLAY_CONDITIONS,
+    "added_more_than_days",
+    "min_size_gb",
+    "resolutions",
+    "codecs",
+)
+
+type Outcome = Literal["pass", "fail", "unknown"]
+type Verdict = Literal["match", "no_match", "unknown"]
+type Value = str | int | float | bool | list[str] | None
+PASS: Outcome = "pass"
+FAIL: Outcome = "fail"
+UNKNOWN: Outcome = "unknown"
+
+
+class RuleError(ValueError):
+    """A rule that cannot be used: the field at fault and a translation key."""
+
+    def __init__(self, field: str, key: str) -> None:
+        """Name the field and the problem."""
+        super().__init__(f"{field}: {key}")
+        self.field = field
+        self.key = key
+
+
+def _name(field: str, value: Any) -> str:
+    """Read a rule name: a non-empty string of reasonable length."""
+    if not isinstance(value, str):
+        raise RuleError(field, "wrong_type")
+    if not value.strip():
+        raise RuleError(field, "empty")
+    if len(value) > MAX_NAME:
+        raise RuleError(field, "too_large")
+    return value
+
+
+def _level(field: str, value: Any) -> str:
+    """Read a level: movie, show, season or episode."""
+    if value not in LEVELS:
+        raise RuleError(field, "invalid_choice")
+    return str(value)
+
+
+def _flag(field: str, value: Any) -> bool:
+    """Read a boolean."""
+    if not isinstance(value, bool):
+        raise RuleError(field, "wrong_type")
+    return value
+
+
+def _number(field: str, value: Any, maximum: float, *, whole: bool) -> float:
+    """Read a non-negative number up to a maximum (an integer when whole)."""
+    allowed = (int,) if whole else (int, float)
+    if isinstance(value, bool) or not isinstance(value, allowed):
+        raise RuleError(field, "wrong_type")
+    if not math.isfinite(value):
+        raise RuleError(field, "wrong_type")
+    if value < 0:
+        raise RuleError(field, "negative")
+    if value > maximum:
+        raise RuleError(field, "too_large")
+    return float(value)
+
+
+def _days(field: str, value: Any) -> int:
+    """Read a number of days."""
+    return int(_number(field, value, MAX_DAYS, whole=True))
+
+
+def _plays(field: str, value: Any) -> int:
+    """Read a play count."""
+    return int(_number(field, value, MAX_PLAYS, whole=True))
+
+
+def _size(field: str, value: Any) -> float:
+    """Read a size in GB."""
+    return _number(field, value, MAX_SIZE_GB, whole=False)
+
+
+def _hours(field: str, value: Any) -> float:
+    """Read a positive number of hours."""
+    hours = _number(field, value, MAX_AGE_HOURS, whole=False)
+    if hours == 0:
+        raise RuleError(field, "not_positive")
+    return hours
+
+
+def _words(field: str, value: Any, *, allow_empty: bool) -> frozenset[str]:
+    """Read a list of non-empty strings, compared without case."""
+    if not isinstance(value, list) or not all(
+        isinstance(word, str) and word.strip() for word in value
+    ):
+        raise RuleError(field, "wrong_type")
+    if not value and not allow_empty:
+        raise RuleError(field, "empty")
+    return frozenset(word.strip().casefold() for word in value)
+
+
+def _values(field: str, value: Any) -> frozenset[str]:
+    """Read a non-empty list of resolutions or codecs."""
+    return _words(field, value, allow_empty=False)
+
+
+def _labels(field: str, value: Any) -> frozenset[str]:
+    """Read the exclusion labels (an empty list excludes none)."""
+    return _words(field, value, allow_empty=True)
+
+
+def _sections(field: str, value: Any) -> frozenset[int]:
+    """Read a non-empty list of library section ids."""
+    if not isinstance(value, list) or not value:
+        raise RuleError(field, "wrong_type" if not isinstance(value, list) else "empty")
+    return frozenset(int(_number(field, v, math.inf, whole=True)) for v in value)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    """A named selection of items, its exclusions, and how fresh play data must be.
+
+    Without a level, a rule acts on movies in movie libraries and whole shows in show
+    libraries. A show or season is judged as a whole: its last play is the latest of
+    its episodes', its size their sum, its added time the newest episode's.
+    """
+
+    name: str
+    level: str | None = None
+    sections: frozenset[int] | None = None
+    not_played_days: int | None = None
+    never_played: bool = False
+    max_plays: int | None = None
+    added_more_than_days: int | None = None
+    min_size_gb: float | None = None
+    resolutions: frozenset[str] | None = None
+    codecs: frozenset[str] | None = None
+    labels: frozenset[str] = frozenset({"keep"})
+    recently_added_days: int | None = None
+    recently_requested_days: int | None = None
+    requested_by_unwatched: bool = False
+    max_data_age_hours: float = 2.0
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Rule:
+        """Build a rule from plain data, raising RuleError for anything invalid."""
+        if not isinstance(data, Mapping):
+            raise RuleError("rule", "wrong_type")
+        for key in data:
+            if key not in _READERS:
+                raise RuleError(str(key), "unknown_field")
+        if "name" not in data:
+            raise RuleError("name", "required")
+        values = {key: _READERS[key](key, value) for key, value in data.items()}
+        if all(
+            values.get(name) is None or values.get(name) is False for name in CONDITIONS
+        ):
+            raise RuleError("conditions", "no_conditions")
+        return cls(**values)
+
+    @property
+    def uses_play_data(self) -> bool:
+        """Whether a condition needs server-wide play data."""
+        return (
+            self.not_played_days is not None
+            or self.never_played
+            or self.max_plays is not None
+        )
+
+
+_READERS: dict[str, Callable[[str, Any], Any]] = {
+    "name": _name,
+    "level": _level,
+    "sections": _sections,
+    "not_played_days": _days,
+    "never_played": _flag,
+    "max_plays": _plays,
+    "added_more_than_days": _days,
+    "min_size_gb": _size,
+    "resolutions": _values,
+    "codecs": _values,
+    "labels": _labels,
+    "recently_added_days": _days,
+    "recently_requested_days": _days,
+    "requested_by_unwatched": _flag,
+    "max_data_age_hours": _hours,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One condition or exclusion as applied to one item: what it saw and decided."""
+
+    condition: str
+    seen: Value
+    threshold: Value
+    outcome: Outcome
+    note: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Evaluation:
+    """A rule's verdict on one item with every check behind it."""
+
+    rating_key: int
+    level: str
+    title: str
+    verdict: Verdict
+    trace: tuple[Check, ...]
+
+    @property
+    def reason(self) -> str:
+        """Say why the verdict is what it is, in a line."""
+        wanted = {"match": PASS, "no_match": FAIL, "unknown": UNKNOWN}[self.verdict]
+        return "; ".join(
+            check.note
+            for check in self.trace
+            if check.outcome == wanted
+            and (self.verdict != "match" or check.condition in CONDITIONS)
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Candidate:
+    """An item a rule selects, with its size, last play, the reason and the trace."""
+
+    rating_key: int
+    level: str
+    title: str
+    year: int | None
+    size: int
+    last_played: int | None
+    why: str
+    trace: tuple[Check, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleResult:
+    """What one rule selects, what it could not judge, or why it refused to run."""
+
+    rule: str
+    refused: str | None
+    evaluated: int
+    matched: int
+    reclaimable: int
+    unknown: tuple[Evaluation, ...]
+    _matches: tuple[_Unit, ...] = field(default=(), repr=False)
+    _explain: Callable[[_Unit], Evaluation] | None = field(default=None, repr=False)
+
+    @property
+    def candidates(self) -> tuple[Candidate, ...]:
+        """Return the matches, oldest last play first (traces are built on access)."""
+        if self._explain is None:
+            return ()
+        return tuple(_candidate(unit, self._explain(unit)) for unit in self._matches)
+
+
+@dataclass(slots=True, kw_only=True)
+class _Unit:
+    """A movie, show, season or episode as rules see it (shows summed over episodes)."""
+
+    key: int
+    level: str
+    section_id: int
+    title: str
+    year: int | None
+    added_at: int  # the newest episode's, for a show or season
+    first_added: int
+    size: int
+    resolutions: tuple[str | None, ...]
+    codecs: tuple[str | None, ...]
+    labels: tuple[str, ...]  # casefolded: its own, its show's and its episodes'
+    keys: tuple[int, ...]  # this item and its episodes
+    missing: int
+    media: str  # Overseerr's media type: movie or tv
+    tmdb_id: int | None
+    tvdb_id: int | None
+    plays: int = 0
+    last_played: int | None = None
+    undated: bool = False  # some play has no known time
+
+
+@dataclass(slots=True)
+class _Grouped:
+    """The library's items by type, episodes also by show and by season."""
+
+    movies: list[PlexItem] = field(default_factory=list)
+    shows: dict[int, PlexItem] = field(default_factory=dict)
+    episodes: list[PlexItem] = field(default_factory=list)
+    by_show: defaultdict[int, list[PlexItem]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    by_season: defaultdict[int, list[PlexItem]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Test:
+    """A compiled condition: a fast outcome, and a description for the trace."""
+
+    condition: str
+    threshold: Value
+    outcome: Callable[[_Unit], Outcome]
+    describe: Callable[[_Unit, Outcome], tuple[Value, str]]
+
+
+def _date(ts: int) -> str:
+    """Format a timestamp as a UTC date."""
+    return datetime.fromtimestamp(ts, UTC).date().isoformat()
+
+
+def _episodes(count: int) -> str:
+    """Say how many episode files are missing."""
+    return f"{count} file{'s' if count != 1 else ''} missing"
+
+
+class RuleContext:
+    """The inputs of one evaluation; items are gathered once and shared by rules."""
+
+    def __init__(
+        self,
+        library: LibraryModel,
+        analytics: AnalyticsModel | None,
+        *,
+        analytics_age: float | None,
+        requests: RequestStore | None,
+        now_playing: frozenset[int],
+        now: float,
+    ) -> None:
+        """Take the inputs; nothing is computed until a rule asks."""
+        self.library = library
+        self.analytics = analytics
+        self.analytics_age = analytics_age
+        self.requests = requests
+        self.now_playing = now_playing
+        self.now = now
+        self._items: _Grouped | None = None
+        self._units: dict[str, list[_Unit]] = {}
+        self._requests: dict[tuple[str, str, int], list[RequestRecord]] | None = None
+
+    def evaluate(self, rule: Rule) -> RuleResult:
+        """Apply a rule to every item of its level and libraries."""
+        if (refused := self._refusal(rule)) is not None:
+            return RuleResult(
+                rule=rule.name,
+                refused=refused,
+                evaluated=0,
+                matched=0,
+                reclaimable=0,
+                unknown=(),
+            )
+        tests = self._compile(rule)
+        outcomes = [test.outcome for test in tests]
+        matches: list[_Unit] = []
+        unknown: list[Evaluation] = []
+        units = self._selected(rule)
+        for unit in units:
+            verdict: Verdict = "match"
+            for outcome in outcomes:
+                result = outcome(unit)
+                if result == FAIL:
+                    break
+                if result == UNKNOWN:
+                    verdict = "unknown"
+            else:
+                if verdict == "match":
+                    matches.append(unit)
+                else:
+                    unknown.append(self._evaluation(unit, tests))
+        return RuleResult(
+            rule=rule.name,
+            refused=None,
+            evaluated=len(units),
+            matched=len(matches),
+            reclaimable=sum(unit.size for unit in matches),
+            unknown=tuple(unknown),
+            _matches=tuple(matches),
+            _explain=partial(self._evaluation, tests=tests),
+        )
+
+    def explain(self, rule: Rule, rating_key: int) -> Evaluation | None:
+        """Return the full trace of one item at the rule's level; None if not there."""
+        for unit in self._selected(rule):
+            if unit.key == rating_key:
+                return self._evaluation(unit, self._compile(rule))
+        return None
+
+    def _refusal(self, rule: Rule) -> str | None:
+        """Say why a rule cannot run at all with these inputs, or None."""
+        missing = sorted((rule.sections or set()) - set(self.library.sections))
+        if missing:
+            return f"library {missing[0]} is not in the synced model"
+        if rule.uses_play_data and (problem := self.play_problem(rule, plex=True)):
+            return problem
+        if rule.requested_by_unwatched and (problem := self.play_problem(rule)):
+            return problem
+        if self.requests is None and (
+            rule.recently_requested_days is not None or rule.requested_by_unwatched
+        ):
+            return "request data from Overseerr is unavailable"
+        return None
+
+    def play_problem(self, rule: Rule, *, plex: bool = False) -> str | None:
+        """Say why play data cannot be trusted for this rule, or None."""
+        if self.analytics is None:
+            return "play data is unavailable"
+        if self.analytics_age is None:
+            return "play data has never been synced"
+        if self.analytics_age > rule.max_data_age_hours * HOUR:
+            hours = self.analytics_age / HOUR
+            return f"play data is stale (age {hours:.1f} h > {rule.max_data_age_hours:g} h)"
+        if plex and self.analytics.source == AnalyticsSource.PLEX:
+            return (
+                "play data comes from Plex's own counts, which do not cover every user"
+            )
+        return None
+
+    def _evaluation(self, unit: _Unit, tests: list[_Test]) -> Evaluation:
+        """Run every test on a unit and keep what each saw."""
+        checks = []
+        for test in tests:
+            outcome = test.outcome(unit)
+            seen, note = test.describe(unit, outcome)
+            checks.append(Check(test.condition, seen, test.threshold, outcome, note))
+        verdict: Verdict = (
+            "no_match"
+            if any(check.outcome == FAIL for check in checks)
+            else "unknown"
+            if any(check.outcome == UNKNOWN for check in checks)
+            else "match"
+        )
+        return Evaluation(
+            rating_key=unit.key,
+            level=unit.level,
+            title=unit.title,
+            verdict=verdict,
+            trace=tuple(checks),
+        )
+
+    def _selected(self, rule: Rule) -> list[_Unit]:
+        """Return the units of the rule's level in its libraries."""
+        chosen = (
+            self._level("movie") + self._level("show")
+            if rule.level is None
+            else self._level(rule.level)
+        )
+        if rule.sections is None:
+            return chosen
+        return [unit for unit in chosen if unit.section_id in rule.sections]
+
+    def _level(self, level: str) -> list[_Unit]:
+        """Build the units of one level once, with their plays."""
+        if (units := self._units.get(level)) is not None:
+            return units
+        items = self._grouped()
+        shows = items.shows
+
+        def show_of(episode: PlexItem) -> PlexItem | None:
+            """Return an episode's show, when the model has it."""
+            return None if episode.show_key is None else shows.get(episode.show_key)
+
+        if level == "movie":
+            units = [self._single(level, m, None) for m in items.movies]
+        elif level == "show":
+            units = [
+                self._unit(level, key, show, show, items.by_show.get(key, []))
+                for key, show in shows.items()
+            ]
+        elif level == "season":
+            units = [
+                self._unit(level, key, files[0], show_of(files[0]), files)
+                for key, files in items.by_season.items()
+            ]
+        else:
+            units = [self._single(level, e, show_of(e)) for e in items.episodes]
+        # Candidates come out oldest last play first (never played before that).
+        units.sort(key=_play_order)
+        self._units[level] = units
+        return units
+
+    def _grouped(self) -> _Grouped:
+        """Sort the library's items once into movies, shows and episodes."""
+        if self._items is not None:
+            return self._items
+        grouped = self._items = _Grouped()
+        for item in self.library.items.values():
+            if item.type == "movie":
+                grouped.movies.append(item)
+            elif item.type == "show":
+                grouped.shows[item.rating_key] = item
+            elif item.type == "episode":
+                grouped.episodes.append(item)
+                if item.show_key is not None:
+                    grouped.by_show[item.show_key].append(item)
+                if item.season_key is not None:
+                    grouped.by_season[item.season_key].append(item)
+        return grouped
+
+    def _unit(
+        self,
+        level: str,
+        key: int,
+        item: PlexItem,
+        show: PlexItem | None,
+        files: list[PlexItem],
+    ) -> _Unit:
+        """Build a show or season unit from its item (a season: its first episode)."""
+        title = item.title
+        if level == "season":
+            season = (
+                "Specials" if item.season_index == 0 else f"Season {item.season_index}"
+            )
+            title = f"{show.title} · {season}" if show else season
+        elif level == "episode" and show is not None:
+            title = f"{show.title} · {item.title}"
+        owner = show or item
+        labels = {label.casefold() for f in (owner, *files) for label in f.labels}
+        added = [item.added_at, *(f.added_at for f in files)]
+        unit = _Unit(
+            key=key,
+            level=level,
+            section_id=item.section_id,
+            title=title,
+            year=owner.year,
+            added_at=max(added),
+            first_added=min(added),
+            size=sum(f.size for f in files),
+            resolutions=tuple(f.resolution for f in files),
+            codecs=tuple(f.video_codec for f in files),
+            labels=tuple(sorted(labels)),
+            keys=(key, *(f.rating_key for f in files)),
+            missing=sum(f.file_missing for f in files),
+            media="movie" if level == "movie" else "tv",
+            tmdb_id=owner.tmdb_id,
+            tvdb_id=owner.tvdb_id,
+        )
+        if self.analytics is not None:
+            _add_plays(unit, self.analytics.stats, files)
+        return unit
+
+    def _single(self, level: str, item: PlexItem, show: PlexItem | None) -> _Unit:
+        """Build the unit of a movie or episode (quicker than a group of one)."""
+        labels = item.labels
+        if show is not None and show.labels:
+            labels = (*labels, *show.labels)
+        owner = show or item
+        unit = _Unit(
+            key=item.rating_key,
+            level=level,
+            section_id=item.section_id,
+            title=f"{show.title} · {item.title}" if show else item.title,
+            year=owner.year,
+            added_at=item.added_at,
+            first_added=item.added_at,
+            size=item.size,
+            resolutions=(item.resolution,),
+            codecs=(item.video_codec,),
+            labels=tuple(sorted({label.casefold() for label in labels}))
+            if labels
+            else (),
+            keys=(item.rating_key,),
+            missing=int(item.file_missing),
+            media="movie" if level == "movie" else "tv",
+            tmdb_id=owner.tmdb_id,
+            tvdb_id=owner.tvdb_id,
+        )
+        if self.analytics is not None and (
+            found := self.analytics.stats.get(item.rating_key)
+        ):
+            unit.plays, unit.last_played, _ = found
+            unit.undated = unit.last_played is None
+        return unit
+
+    def _request_index(self) -> dict[tuple[str, str, int], list[RequestRecord]]:
+        """Index the requests by media type and id."""
+        if self._requests is None:
+            index: defaultdict[tuple[str, str, int], list[RequestRecord]] = defaultdict(
+                list
+            )
+            for record in self.requests.records.values() if self.requests else ():
+                if record.tmdb_id is not None:
+                    index[record.media_type, "tmdb", record.tmdb_id].append(record)
+                if record.tvdb_id is not None:
+                    index[record.media_type, "tvdb", record.tvdb_id].append(record)
+            self._requests = dict(index)
+        return self._requests
+
+    def requests_for(self, unit: _Unit) -> list[RequestRecord] | None:
+        """Return a unit's requests; None without request data or an id to match."""
+        if self.requests is None or (unit.tmdb_id is None and unit.tvdb_id is None):
+            return None
+        index = self._request_index()
+        by_tmdb = index.get((unit.media, "tmdb", unit.tmdb_id or 0), [])
+        by_tvdb = index.get((unit.media, "tvdb", unit.tvdb_id or 0), [])
+        if not by_tvdb or not by_tmdb:
+            return by_tmdb or by_tvdb
+        return list({r.request_id: r for r in (*by_tmdb, *by_tvdb)}.values())
+
+    def _compile(self, rule: Rule) -> list[_Test]:
+        """Turn a rule into tests, conditions first, then exclusions."""
+        return [
+            factory(self, rule)
+            for present, factory in (
+                (rule.not_played_days is not None, _not_played),
+                (rule.never_played, _never_played),
+                (rule.max_plays is not None, _max_plays),
+                (rule.added_more_than_days is not None, _added_before),
+                (rule.min_size_gb is not None, _min_size),
+                (rule.resolutions is not None, _resolutions),
+                (rule.codecs is not None, _codecs),
+                (True, _files),
+                (True, _now_playing),
+                (bool(rule.labels), _keep_labels),
+                (rule.recently_added_days is not None, _recently_added),
+                (rule.recently_requested_days is not None, _recently_requested),
+                (rule.requested_by_unwatched, _requested_unwatched),
+            )
+            if present
+        ]
+
+
+def _history_note(ctx: RuleContext, start: int) -> str | None:
+    """Say why plays from start on are not all known, or None when they are."""
+    since = ctx.analytics.since if ctx.analytics else None
+    if since is not None and since > start:
+        return f"play data starts {_date(since)}, after {_date(start)}"
+    return None
+
+
+def _not_played(ctx: RuleContext, rule: Rule) -> _Test:
+    """Not played for N days: no play in the window, and added before it."""
+    days = rule.not_played_days or 0
+    start = int(ctx.now - days * DAY)
+    problem = ctx.play_problem(rule, plex=True)
+    gap = _history_note(ctx, start)
+
+    def outcome(unit: _Unit) -> Outcome:
+        if problem is not None:
+            return UNKNOWN
+        last = unit.last_played
+        if (last is not None and last >= start) or unit.added_at >= start:
+            return FAIL
+        if unit.undated or gap is not None:
+            return UNKNOWN
+        return PASS
+
+    def describe(unit: _Unit, result: Outcome) -> tuple[Value, str]:
+        last = unit.last_played
+        seen = None if last is None else int((ctx.now - last) // DAY)
+        if result == UNKNOWN:
+            return seen, problem or gap or "a play has no recorded time"
+        if last is not None and (result == PASS or last >= start):
+            return seen, f"last played {seen} days ago"
+        added = int((ctx.now - unit.added_at) // DAY)
+        if result == FAIL:
+            return seen, f"added {added} days ago"
+        return seen, f"never played, added {added} days ago"
+
+    return _Test("not_played_days", days, outcome, describe)
+
+
+def _never_played(ctx: RuleContext, rule: Rule) -> _Test:
+    """Never played by anyone since the item was added."""
+    problem = ctx.play_problem(rule, plex=True)
+
+    def outcome(unit: _Unit) -> Outcome:
+        if problem is not None:
+            return UNKNOWN
+        if unit.plays:
+            return FAIL
+        return UNKNOWN if _history_note(ctx, unit.first_added) else PASS
+
+    def describe(unit: _Unit, result: Outcome) -> tuple[Value, str]:
+        if result == UNKNOWN:
+            return None, problem or _history_note(ctx, unit.first_added) or ""
+        if result == FAIL:
+            return unit.plays, f"played {unit.plays} times"
+        return 0, "never played"
+
+    return _Test("never_played", True, outcome, describe)
+
+
+def _max_plays(ctx: RuleContext, rule: Rule) -> _Test:
+    """Played at most N times since the item was added."""
+    limit = rule.max_plays or 0
+    problem = ctx.play_problem(rule, plex=True)
+
+    def outcome(unit: _Unit) -> Outcome:
+        if problem is not None:
+            return UNKNOWN
+        if unit.plays > limit:
+            return FAIL
+        return UNKNOWN if _history_note(ctx, unit.first_added) else PASS
+
+    def describe(unit: _Unit, result: Outcome) -> tuple[Value, str]:
+        if result == UNKNOWN:
+            return None, problem or _history_note(ctx, unit.first_added) or ""
+        sign = ">" if result == FAIL else "≤"
+        return unit.plays, f"{unit.plays} plays {sign} {limit}"
+
+    return _Test("max_plays", limit, outcome, describe)
+
+
+def _added_before(ctx: RuleContext, rule: Rule) -> _Test:
+    """Added more than N days ago (a show or season: its newest episode)."""
+    days = rule.added_more_than_days or 0
+    start = ctx.now - days * DAY
+
+    def outcome(unit: _Unit) -> Outcome:
+        return PASS if unit.added_at < start else FAIL
+
+    def describe(unit: _Unit, result: Outcome) -> tuple[Value, str]:
+        age = int((ctx.now - unit.added_at) // DAY)
+        return age, f"added {age} days ago"
+
+    return _Test("added_more_than_days", days, outcome, describe)
+
+
+def _min_size(ctx: RuleContext, rule: Rule) -> _Test:
+    """At least N GB (a show or season: all its episodes)."""
+    size_gb = rule.min_size_gb or 0.0
+    limit = size_gb * GB
+
+    def outcome(unit: _Unit) -> Outcome:
+        return PASS if unit.size >= limit else FAIL
+
+    def describe(unit: _Unit, result: Outcome) -> tuple[Value, str]:
+        seen = round(unit.size / GB, 2)
+        sign = "≥" if result == PASS else "<"
+        return seen, f"{seen:g} GB {sign} {size_gb:g} GB"
+
+    return _Test("min_size_gb", size_gb, outcome, describe)
+
+
+def _quality(condition: str, allowed: frozenset[str]) -> _Test:
+    """Every file's value is one of those listed; a file without one is unknown."""
+    values = attrgetter(condition)
+
+    def outcome(unit: _Unit) -> Outcome:
+        result = PASS
+        for value in values(unit):
+            if value is None:
+                result = UNKNOWN
+            elif value.casefold() not in allowed:
+                return FAIL
+        return result
+
+    def describe(unit: _Unit, result: Outcome) -> tuple[Value, str]:
+        seen = sorted({value or "unknown" for value in values(unit)})
+        return seen, f"{condition} {', '.join(seen) or 'none'}"
+
+    return _Test(condition, sorted(allowed), outcome, describe)
+
+
+def _resolutions(ctx: RuleContext, rule: Rule) -> _Test:
+    """Every file has one of the listed resolutions."""
+    return _quality("resolutions", rule.resolutions or frozenset())
+
+
+def _codecs(ctx: RuleContext, rule: Rule) -> _Test:
+    """Every file has one of the listed video codecs."""
+    return _quality("codecs", rule.codecs or frozenset())
+
+
+def _files(ctx: RuleContext, rule: Rule) -> _Test:
+    """Every file is present: a missing one may be an unmounted disk."""
+
+    def outcome(unit: _Unit) -> Outcome:
+        return UNKNOWN if unit.missing else PASS
+
+    def describe(unit: _Unit, result: Outcome) -> tuple[Value, str]:
+        if unit.missing:
+            return unit.missing, f"{_episodes(unit.missing)}: the disk may be offline"
+        return 0, "all files present"
+
+    return _Test("files_present", 0, outcome, describe)
+
+
+def _now_playing(ctx: RuleContext, rule: Rule) -> _Test:
+    """Not being played right now."""
+    playing = ctx.now_playing
+
+    def outcome(unit: _Unit) -> Outcome:
+        return FAIL if playing and not playing.isdisjoint(unit.keys) else PASS
+
+    def describe(unit: _Unit, result: Outcome) -> tuple[Value, str]:
+        if result == FAIL:
+            return True, "playing now"
+        return False, "not playing now"
+
+    return _Test("now_playing", False, outcome, describe)
+
+
+def _keep_labels(ctx: RuleContext, rule: Rule) -> _Test:
+    """Carries none of the excluding labels (on the item, its show or an episode)."""
+    labels = rule.labels
+
+    def outcome(unit: _Unit) -> Outcome:
+        return FAIL if unit.labels and not labels.isdisjoint(unit.labels) else PASS
+
+    def describe(unit: _Unit, result: Outcome) -> tuple[Value, str]:
+        seen = list(unit.labels)
+        if result == FAIL:
+            return seen, f"labelled {', '.join(sorted(labels.intersection(seen)))}"
+        return seen, "no excluding label"
+
+    return _Test("labels", sorted(labels), outcome, describe)
+
+
+def _recently_added(ctx: RuleContext, rule: Rule) -> _Test:
+    """Not added in the last N days (a show or season: its newest episode)."""
+    days = rule.recently_added_days or 0
+    start = ctx.now - days * DAY
+
+    def outcome(unit: _Unit) -> Outcome:
+        return FAIL if unit.added_at >= start else PASS
+
+    def describe(unit: _Unit, result: Outcome) -> tuple[Value, str]:
+        age = int((ctx.now - unit.added_at) // DAY)
+        return age, f"added {age} days ago"
+
+    return _Test("recently_added_days", days, outcome, describe)
+
+
+def _recently_requested(ctx: RuleContext, rule: Rule) -> _Test:
+    """Not requested in Overseerr in the last N days."""
+    days = rule.recently_requested_days or 0
+    start = ctx.now - days * DAY
+
+    def outcome(unit: _Unit) -> Outcome:
+        records = ctx.requests_for(unit)
+        if records is None:
+            return UNKNOWN
+        return FAIL if any(r.created_at >= start for r in records) else PASS
+
+    def describe(unit: _Unit, result: Outcome) -> tuple[Value, str]:
+        records = ctx.requests_for(unit)
+        if records is None:
+            return None, _no_requests(ctx)
+        if not records:
+            return None, "never requested"
+        age = int((ctx.now - max(r.created_at for r in records)) // DAY)
+        return age, f"requested {age} days ago"
+
+    return _Test("recently_requested_days", days, outcome, describe)
+
+
+def _requested_unwatched(ctx: RuleContext, rule: Rule) -> _Test:
+    """Not requested by someone who has not watched it yet.
+
+    Play data counts users but does not name them: an item requested and played by
+    someone may or may not have been played by its requester, so it stays unknown.
+    """
+    plex = ctx.analytics is not None and ctx.analytics.source == AnalyticsSource.PLEX
+    problem = ctx.play_problem(rule)
+
+    def outcome(unit: _Unit) -> Outcome:
+        records = ctx.requests_for(unit)
+        if records is None:
+            return UNKNOWN
+        if not records:
+            return PASS
+        if problem or plex or unit.plays or unit.undated:
+            return UNKNOWN
+        oldest = int(min(r.created_at for r in records))
+        return UNKNOWN if _history_note(ctx, oldest) else FAIL
+
+    def describe(unit: _Unit, result: Outcome) -> tuple[Value, str]:
+        records = ctx.requests_for(unit)
+        if records is None:
+            return None, _no_requests(ctx)
+        if not records:
+            return None, "never requested"
+        users = sorted({r.requested_by for r in records})
+        who = ", ".join(users)
+        if problem:
+            return users, problem
+        if result == FAIL:
+            return users, f"requested by {who}, not watched yet"
+        if plex:
+            return users, f"requested by {who}; Plex's counts do not say who watched"
+        if unit.plays:
+            return users, f"requested by {who}; play data does not say who watched"
+        oldest = int(min(r.created_at for r in records))
+        return users, _history_note(ctx, oldest) or "a play has no recorded time"
+
+    return _Test("requested_by_unwatched", True, outcome, describe)
+
+
+def _no_requests(ctx: RuleContext) -> str:
+    """Say why an item's requests cannot be looked up."""
+    if ctx.requests is None:
+        return "request data from Overseerr is unavailable"
+    return "no tmdb or tvdb id to match requests by"
+
+
+def _candidate(unit: _Unit, evaluation: Evaluation) -> Candidate:
+    """Turn a matching unit into a candidate."""
+    return Candidate(
+        rating_key=unit.key,
+        level=unit.level,
+        title=unit.title,
+        year=unit.year,
+        size=unit.size,
+        last_played=unit.last_played,
+        why=evaluation.reason,
+        trace=evaluation.trace,
+    )
+
+
+def _play_order(unit: _Unit) -> tuple[int, int]:
+    """Sort key: last play (never played first), then rating key."""
+    return unit.last_played or 0, unit.key
+
+
+def _add_plays(
+    unit: _Unit, stats: Mapping[int, tuple[int, int | None, int]], files: list[PlexItem]
+) -> None:
+    """Set a unit's plays: its episodes' summed, or a show's own count if higher."""
+    found = [s for f in files if (s := stats.get(f.rating_key))]
+    own = stats.get(unit.key) if unit.level in ("show", "season") else None
+    unit.plays = max(sum(s[0] for s in found), own[0] if own else 0)
+    if own:
+        found.append(own)
+    dated = [s[1] for s in found if s[1] is not None]
+    unit.last_played = max(dated, default=None)
+    unit.undated = len(dated) < len(found)
+
+
+def evaluate(
+    rule: Rule,
+    library: LibraryModel,
+    analytics: AnalyticsModel | None,
+    *,
+    analytics_age: float | None,
+    requests: RequestStore | None,
+    now_playing: frozenset[int],
+    now: float,
+) -> RuleResult:
+    """Apply one rule; use RuleContext to apply several to the same inputs."""
+    context = RuleContext(
+        library,
+        analytics,
+        analytics_age=analytics_age,
+        requests=requests,
+        now_playing=now_playing,
+        now=now,
+    )
+    return context.evaluate(rule)
+
+
+def explain(
+    rule: Rule,
+    item_key: int,
+    library: LibraryModel,
+    analytics: AnalyticsModel | None,
+    *,
+    analytics_age: float | None,
+    requests: RequestStore | None,
+    now_playing: frozenset[int],
+    now: float,
+) -> Evaluation | None:
+    """Return one item's trace under a rule, matched or not; None if not at its level."""
+    context = RuleContext(
+        library,
+        analytics,
+        analytics_age=analytics_age,
+        requests=requests,
+        now_playing=now_playing,
+        now=now,
+    )
+    return context.explain(rule, item_key)
