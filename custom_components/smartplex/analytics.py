@@ -190,6 +190,7 @@ class AnalyticsSummary:
     not_watched: int
     not_watched_size: int
     not_watched_days: int
+    computed_at: float
 
 
 def summarize(
@@ -213,4 +214,5 @@ def summarize(
         not_watched=len(stale),
         not_watched_size=titles_size(library, stale),
         not_watched_days=not_watched_days,
+        computed_at=now,
     )

@@ -1,7 +1,7 @@
 """SmartPlex's record of Overseerr requests, fed by webhooks and polls (no HA imports)."""
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -263,6 +263,16 @@ class RequestStore:
         if newer and updated is not None:
             record.updated_at = updated
         return record.as_stored() != before
+
+    def snapshot(self) -> RequestStore:
+        """Return a copy that later webhooks do not change."""
+        return RequestStore(
+            records={
+                key: replace(record, transitions=dict(record.transitions))
+                for key, record in self.records.items()
+            },
+            ignored=dict(self.ignored),
+        )
 
     def counts_by_state(self) -> dict[str, int]:
         """Count records per state, every state present."""

@@ -1,6 +1,9 @@
 """Actions of SmartPlex, registered once for every entry."""
 
+from collections.abc import Mapping
 from dataclasses import asdict
+import time
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
@@ -15,12 +18,17 @@ from homeassistant.helpers import config_validation as cv
 import probatio
 
 from .api import SmartPlexApiError
+from .cleanup.rules import Check, Rule, RuleContext, RuleError
 from .const import DOMAIN
 from .coordinator import SmartPlexConfigEntry, request_event
 from .requests import RequestState
 
 SERVICE_SYNC = "sync"
 SERVICE_GET_REQUESTS = "get_requests"
+SERVICE_FIND_CANDIDATES = "find_candidates"
+SERVICE_EXPLAIN = "explain"
+ATTR_RULE = "rule"
+ATTR_RATING_KEY = "rating_key"
 ATTR_FULL = "full"
 ATTR_STATUS = "status"
 ATTR_USER = "user"
@@ -41,6 +49,26 @@ GET_REQUESTS_SCHEMA = probatio.Schema(
         probatio.Optional(ATTR_USER): probatio.All(cv.string, probatio.Length(max=200)),
         probatio.Optional(ATTR_LIMIT, default=10): probatio.All(
             probatio.Coerce(int), probatio.Range(min=1, max=500)
+        ),
+    }
+)
+
+
+FIND_CANDIDATES_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        probatio.Required(ATTR_RULE): dict,
+        probatio.Optional(ATTR_LIMIT, default=50): probatio.All(
+            probatio.Coerce(int), probatio.Range(min=1, max=1000)
+        ),
+    }
+)
+EXPLAIN_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        probatio.Required(ATTR_RULE): dict,
+        probatio.Required(ATTR_RATING_KEY): probatio.All(
+            probatio.Coerce(int), probatio.Range(min=1)
         ),
     }
 )
@@ -98,6 +126,103 @@ async def _async_get_requests(call: ServiceCall) -> ServiceResponse:
     return {"requests": [request_event(record) for record in found]}
 
 
+def _rule(data: Mapping[str, Any]) -> Rule:
+    """Build the rule of a service call, or raise a translated validation error."""
+    try:
+        return Rule.from_dict(data)
+    except RuleError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_rule",
+            translation_placeholders={"field": err.field, "problem": err.key},
+        ) from err
+
+
+async def _async_rule_context(entry: SmartPlexConfigEntry) -> RuleContext:
+    """Gather what rules look at; fail closed when what is playing cannot be read."""
+    data = entry.runtime_data
+    try:
+        now_playing = await data.plex.async_get_playing_keys()
+    except SmartPlexApiError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="now_playing_unknown",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    summary = data.analytics.data if data.analytics.last_update_success else None
+    now = time.time()
+    return RuleContext(
+        data.library.model.snapshot(),
+        summary.model if summary else None,
+        analytics_age=now - summary.computed_at if summary else None,
+        requests=data.requests.requests.snapshot() if data.requests else None,
+        now_playing=now_playing,
+        now=now,
+    )
+
+
+def _check(check: Check) -> dict[str, Any]:
+    """Describe one condition of a trace."""
+    return {
+        "condition": check.condition,
+        "seen": check.seen,
+        "threshold": check.threshold,
+        "outcome": str(check.outcome),
+        "note": check.note,
+    }
+
+
+async def _async_find_candidates(call: ServiceCall) -> ServiceResponse:
+    """Apply a rule to the library; return the candidates and why they matched."""
+    entry = _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    rule = _rule(call.data[ATTR_RULE])
+    context = await _async_rule_context(entry)
+    result = await call.hass.async_add_executor_job(context.evaluate, rule)
+    return {
+        "rule": result.rule,
+        "refused": result.refused,
+        "evaluated": result.evaluated,
+        "matched": result.matched,
+        "reclaimable": result.reclaimable,
+        "unknown": len(result.unknown),
+        "candidates": [
+            {
+                "rating_key": candidate.rating_key,
+                "level": candidate.level,
+                "title": candidate.title,
+                "year": candidate.year,
+                "size": candidate.size,
+                "last_played": candidate.last_played,
+                "why": candidate.why,
+            }
+            for candidate in result.candidates[: call.data[ATTR_LIMIT]]
+        ],
+    }
+
+
+async def _async_explain(call: ServiceCall) -> ServiceResponse:
+    """Return the rule-by-rule trace of one item, matched or not."""
+    entry = _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    rule = _rule(call.data[ATTR_RULE])
+    context = await _async_rule_context(entry)
+    evaluation = await call.hass.async_add_executor_job(
+        context.explain, rule, call.data[ATTR_RATING_KEY]
+    )
+    if evaluation is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="item_not_found",
+            translation_placeholders={"rating_key": str(call.data[ATTR_RATING_KEY])},
+        )
+    return {
+        "rating_key": evaluation.rating_key,
+        "title": evaluation.title,
+        "level": evaluation.level,
+        "verdict": str(evaluation.verdict),
+        "trace": [_check(check) for check in evaluation.trace],
+    }
+
+
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register SmartPlex's actions."""
     hass.services.async_register(
@@ -106,6 +231,20 @@ def async_setup_services(hass: HomeAssistant) -> None:
         _async_sync,
         schema=SYNC_SCHEMA,
         supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_FIND_CANDIDATES,
+        _async_find_candidates,
+        schema=FIND_CANDIDATES_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_EXPLAIN,
+        _async_explain,
+        schema=EXPLAIN_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
     )
     hass.services.async_register(
         DOMAIN,

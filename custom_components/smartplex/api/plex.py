@@ -226,3 +226,13 @@ class PlexClient:
             total = parse_int(container.get("totalSize"))
             if not raw_items or total is None or start >= total:
                 return
+
+    async def async_get_playing_keys(self) -> frozenset[int]:
+        """Return the rating keys being played now, with their seasons and shows."""
+        container = await self._container("/status/sessions")
+        keys: set[int] = set()
+        for session in container.get("Metadata") or ():
+            for field in ("ratingKey", "parentRatingKey", "grandparentRatingKey"):
+                if (key := parse_int(session.get(field))) is not None:
+                    keys.add(key)
+        return frozenset(keys)
