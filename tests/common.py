@@ -79,3 +79,11 @@ def service_states(entry: MockConfigEntry) -> dict[str, tuple[str, str | None]]:
         str(conn.kind): (str(health[key].status), health[key].reason)
         for key, conn in entry.runtime_data.services.items()
     }
+
+
+async def open_settings(hass: HomeAssistant, entry: MockConfigEntry) -> Any:
+    """Open the options and choose the settings form."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    return await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "settings"}
+    )

@@ -4,6 +4,7 @@ from typing import Any
 
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
 
@@ -11,7 +12,7 @@ from custom_components.smartplex.api import ServiceKind
 from custom_components.smartplex.const import DOMAIN
 from simulators import Fault, SimulatorStack
 
-from .common import setup_entry
+from .common import open_settings, setup_entry
 
 NEVER_WATCHED = {"name": "Never watched movies", "level": "movie", "never_played": True}
 
@@ -188,3 +189,80 @@ async def test_explain_an_unknown_item(
             },
         )
     assert err.value.translation_key == "item_not_found"
+
+
+async def add_rule(hass: HomeAssistant, entry: Any, rule: dict[str, Any]) -> Any:
+    """Add a named rule through the options flow."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "add_rule"}
+    )
+    return await hass.config_entries.options.async_configure(result["flow_id"], rule)
+
+
+async def test_named_rule_sensors(hass: HomeAssistant, stack: SimulatorStack) -> None:
+    """A rule added in the options gets candidate and reclaimable sensors."""
+    entry = await setup_entry(hass, stack, (ServiceKind.TAUTULLI,))
+    result = await add_rule(
+        hass, entry, {"name": "Never watched", "level": "movie", "never_played": True}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    expected = never_played_movies(stack)
+    state = hass.states.get("sensor.smartplex_test_server_never_watched_candidates")
+    assert state.state == str(len(expected))
+    assert state.attributes["refused"] is None
+    size = hass.states.get("sensor.smartplex_test_server_never_watched_reclaimable")
+    assert float(size.state) == pytest.approx(
+        sum(stack.world.movies[key].file.size for key in expected) / 1e9
+    )
+    # The settings form keeps the rules.
+    result = await open_settings(hass, entry)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"full_sync_time": "03:30:00", "health_interval": 5, "not_watched_days": 90},
+    )
+    await hass.async_block_till_done()
+    assert [rule["name"] for rule in entry.options["rules"]] == ["Never watched"]
+
+
+async def test_named_rule_refused_without_tautulli(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """A play rule on Plex's own counts shows unknown, with the reason."""
+    entry = await setup_entry(hass, stack)
+    await add_rule(
+        hass, entry, {"name": "Never watched", "level": "movie", "never_played": True}
+    )
+    await hass.async_block_till_done()
+    state = hass.states.get("sensor.smartplex_test_server_never_watched_candidates")
+    assert state.state == "unknown"
+    assert state.attributes["refused"]
+
+
+async def test_rule_form_errors_and_removal(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """A rule without conditions or with a taken name is refused; rules can be removed."""
+    entry = await setup_entry(hass, stack)
+    result = await add_rule(hass, entry, {"name": "Nothing", "level": "movie"})
+    assert result["errors"] == {"base": "rule_no_conditions"}
+    await add_rule(hass, entry, {"name": "Big", "level": "movie", "min_size_gb": 5})
+    await hass.async_block_till_done()
+    result = await add_rule(
+        hass, entry, {"name": "Big", "level": "show", "min_size_gb": 9}
+    )
+    assert result["errors"] == {"name": "rule_duplicate"}
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert "remove_rule" in result["menu_options"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "remove_rule"}
+    )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"rules": ["Big"]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options["rules"] == []
+    assert hass.states.get("sensor.smartplex_test_server_big_candidates") is None

@@ -18,7 +18,7 @@ from custom_components.smartplex.api import ServiceKind
 from custom_components.smartplex.const import DOMAIN
 from simulators import Fault, SimulatorStack
 
-from .common import make_entry, service_of, setup_entry
+from .common import make_entry, open_settings, service_of, setup_entry
 
 ALL_SERVICES = (
     ServiceKind.PLEX,
@@ -330,7 +330,7 @@ async def test_check_interval_option(
     """Checks run every 5 minutes by default, or as often as the options say."""
     entry = await setup_entry(hass, stack)
     assert entry.runtime_data.health.update_interval == timedelta(minutes=5)
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await open_settings(hass, entry)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {"full_sync_time": "03:30:00", "health_interval": 2, "not_watched_days": 90},

@@ -21,7 +21,7 @@ from custom_components.smartplex.const import (
 from simulators import Fault, SimulatorStack
 from simulators.world import MOVIE_SECTION, World
 
-from .common import make_entry, setup_entry
+from .common import make_entry, open_settings, setup_entry
 
 DEVICE = "sensor.smartplex_test_server"
 
@@ -246,7 +246,7 @@ async def test_capacity_option(hass: HomeAssistant, stack: SimulatorStack) -> No
     """A capacity below what media uses is refused; a good one adds a usage sensor."""
     entry = await setup_entry(hass, stack)
     used = media_bytes(stack.world)
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await open_settings(hass, entry)
     placeholders = result["description_placeholders"]
     assert placeholders["used"] == f"{used / 1e9:,.0f}"
     webhook_id = entry.data["webhook_id"]

@@ -24,7 +24,7 @@ from custom_components.smartplex.const import DOMAIN
 from simulators import Fault, SimulatorStack
 from simulators.webhooks import send_overseerr_webhook, send_plex_webhook
 
-from .common import setup_entry
+from .common import open_settings, setup_entry
 
 NOTIFICATIONS = {
     "MEDIA_PENDING": "pending",
@@ -487,7 +487,7 @@ async def test_options_explain_a_missing_url(
         "custom_components.smartplex.config_flow.webhook_url",
         side_effect=NoURLAvailableError,
     ):
-        result = await hass.config_entries.options.async_init(entry.entry_id)
+        result = await open_settings(hass, entry)
     assert (
         "Settings > System > Network"
         in result["description_placeholders"]["plex_webhook"]

@@ -4,7 +4,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import CONF_URL, CONF_VERIFY_SSL, CONF_WEBHOOK_ID, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
     ConfigEntryError,
@@ -28,6 +28,7 @@ from .api import (
     TautulliClient,
 )
 from .api.overseerr import OverseerrNotification
+from .cleanup.rules import Rule
 from .connections import (
     PURPOSE_PLEX_TOKEN,
     PURPOSE_WEBHOOK_SECRET,
@@ -37,6 +38,7 @@ from .connections import (
     webhook_data,
 )
 from .const import (
+    CONF_RULES,
     CONF_TOKEN_ENCRYPTED,
     CONF_WEBHOOK_SECRET_ENCRYPTED,
     DOMAIN,
@@ -51,6 +53,7 @@ from .coordinator import (
     SmartPlexHealthCoordinator,
     SmartPlexLibraryCoordinator,
     SmartPlexRequestsCoordinator,
+    SmartPlexRulesCoordinator,
     SmartPlexStorageCoordinator,
 )
 from .credentials import CredentialError, CredentialVault, async_get_vault
@@ -153,6 +156,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartPlexConfigEntry) ->
         await requests.async_load()
         await requests.async_refresh()
     webhook_secret = _webhook_secret(hass, entry, vault)
+    rules = None
+    if stored_rules := entry.options.get(CONF_RULES):
+        rules = SmartPlexRulesCoordinator(
+            hass, entry, [Rule.from_dict(rule) for rule in stored_rules]
+        )
     storage = None
     if arr_keys := [
         key for key, conn in services.items() if isinstance(conn.client, ArrClient)
@@ -169,9 +177,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartPlexConfigEntry) ->
         storage=storage,
         health=health,
         requests=requests,
+        rules=rules,
         webhook_secret=webhook_secret,
         services=services,
     )
+    if rules is not None:
+        # Rules follow the library and the play data; they need runtime_data.
+        await rules.async_refresh()
+
+        @callback
+        def _async_apply_rules() -> None:
+            entry.async_create_task(hass, rules.async_request_refresh())
+
+        for source in (library, analytics):
+            entry.async_on_unload(source.async_add_listener(_async_apply_rules))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     async_register_webhook(hass, entry)
     if requests is not None:

@@ -49,6 +49,7 @@ from .api import (
     SmartPlexApiError,
     plex_auth_url,
 )
+from .cleanup.rules import Rule, RuleError
 from .connections import (
     PURPOSE_PLEX_TOKEN,
     InvalidUrlError,
@@ -66,6 +67,7 @@ from .const import (
     CONF_FULL_SYNC_TIME,
     CONF_HEALTH_INTERVAL,
     CONF_NOT_WATCHED_DAYS,
+    CONF_RULES,
     CONF_SERVER,
     CONF_SUBENTRY_ID,
     CONF_TOKEN_ENCRYPTED,
@@ -139,6 +141,31 @@ OPTIONS_SCHEMA = probatio.Schema(
         probatio.Required(
             CONF_NOT_WATCHED_DAYS, default=DEFAULT_NOT_WATCHED_DAYS
         ): _whole_number(3650, "days"),
+    }
+)
+RULE_SCHEMA = probatio.Schema(
+    {
+        probatio.Required("name"): TextSelector(),
+        probatio.Required("level", default="movie"): SelectSelector(
+            SelectSelectorConfig(
+                options=["movie", "show", "season", "episode"],
+                translation_key="rule_level",
+            )
+        ),
+        probatio.Optional("not_played_days"): _whole_number(36500, "days"),
+        probatio.Optional("never_played"): bool,
+        probatio.Optional("max_plays"): _whole_number(1_000_000, "plays"),
+        probatio.Optional("added_more_than_days"): _whole_number(36500, "days"),
+        probatio.Optional("min_size_gb"): NumberSelector(
+            NumberSelectorConfig(
+                min=0.1,
+                max=1_000_000,
+                step=0.1,
+                mode=NumberSelectorMode.BOX,
+                unit_of_measurement="GB",
+            )
+        ),
+        probatio.Optional("labels", default="keep"): TextSelector(),
     }
 )
 TOKEN_SCHEMA = probatio.Schema({probatio.Required(CONF_TOKEN): SECRET_SELECTOR})
@@ -522,12 +549,21 @@ class SmartPlexConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class SmartPlexOptionsFlow(OptionsFlow):
-    """Set the storage capacity and when the nightly full sync runs."""
+    """Settings (capacity, schedules) and the named cleanup rules."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Show and check the options."""
+        """Choose what to change."""
+        options = ["settings", "add_rule"]
+        if self.config_entry.options.get(CONF_RULES):
+            options.append("remove_rule")
+        return self.async_show_menu(step_id="init", menu_options=options)
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show and check the settings."""
         entry = self.config_entry
         used = (
             entry.runtime_data.library.model.breakdown().size
@@ -540,9 +576,14 @@ class SmartPlexOptionsFlow(OptionsFlow):
             if capacity and used is not None and capacity * BYTES_PER_GB < used:
                 errors[CONF_CAPACITY_GB] = "capacity_below_usage"
             else:
-                return self.async_create_entry(data=user_input)
+                kept = {
+                    key: value
+                    for key, value in entry.options.items()
+                    if key not in OPTIONS_SCHEMA.schema
+                }
+                return self.async_create_entry(data=kept | user_input)
         return self.async_show_form(
-            step_id="init",
+            step_id="settings",
             data_schema=self.add_suggested_values_to_schema(
                 OPTIONS_SCHEMA, user_input or entry.options
             ),
@@ -552,6 +593,76 @@ class SmartPlexOptionsFlow(OptionsFlow):
             }
             | _webhook_urls(self.hass, entry),
         )
+
+    async def async_step_add_rule(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Add a named cleanup rule (checked as the actions check inline rules)."""
+        rules: list[dict[str, Any]] = list(
+            self.config_entry.options.get(CONF_RULES, [])
+        )
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = _rule_data(user_input)
+            try:
+                rule = Rule.from_dict(data)
+            except RuleError as err:
+                errors[err.field if err.field in RULE_SCHEMA.schema else "base"] = (
+                    f"rule_{err.key}"
+                )
+            else:
+                if any(existing["name"] == rule.name for existing in rules):
+                    errors["name"] = "rule_duplicate"
+                else:
+                    return self.async_create_entry(
+                        data={**self.config_entry.options, CONF_RULES: [*rules, data]}
+                    )
+        return self.async_show_form(
+            step_id="add_rule",
+            data_schema=self.add_suggested_values_to_schema(RULE_SCHEMA, user_input),
+            errors=errors,
+        )
+
+    async def async_step_remove_rule(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Remove named cleanup rules."""
+        rules: list[dict[str, Any]] = list(
+            self.config_entry.options.get(CONF_RULES, [])
+        )
+        if user_input is not None:
+            gone = set(user_input[CONF_RULES])
+            return self.async_create_entry(
+                data={
+                    **self.config_entry.options,
+                    CONF_RULES: [rule for rule in rules if rule["name"] not in gone],
+                }
+            )
+        return self.async_show_form(
+            step_id="remove_rule",
+            data_schema=probatio.Schema(
+                {
+                    probatio.Required(CONF_RULES): SelectSelector(
+                        SelectSelectorConfig(
+                            options=[rule["name"] for rule in rules], multiple=True
+                        )
+                    )
+                }
+            ),
+        )
+
+
+def _rule_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Turn the rule form into a rule mapping: whole numbers, labels as a list."""
+    data = dict(user_input)
+    for key in ("not_played_days", "max_plays", "added_more_than_days"):
+        if key in data:
+            data[key] = int(data[key])
+    if "labels" in data:
+        data["labels"] = [
+            label.strip() for label in data["labels"].split(",") if label.strip()
+        ]
+    return data
 
 
 def _webhook_urls(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, str]:

@@ -34,6 +34,7 @@ from .api import (
     SmartPlexAuthError,
     TautulliClient,
 )
+from .cleanup.rules import Rule, RuleContext, RuleResult
 from .connections import error_reason
 from .const import (
     CONF_FULL_SYNC_TIME,
@@ -58,6 +59,7 @@ LIBRARY_SYNC_INTERVAL = timedelta(minutes=15)
 ANALYTICS_INTERVAL = timedelta(hours=1)
 REQUESTS_INTERVAL = timedelta(minutes=30)
 REQUESTS_SAVE_DELAY = 1
+RULES_INTERVAL = timedelta(hours=1)
 CHECK_TIMEOUT = 20
 STORAGE_INTERVAL = timedelta(hours=24)
 STORE_VERSION = 1
@@ -87,6 +89,7 @@ class SmartPlexData:
     storage: SmartPlexStorageCoordinator | None
     health: SmartPlexHealthCoordinator
     requests: SmartPlexRequestsCoordinator | None
+    rules: SmartPlexRulesCoordinator | None
     webhook_secret: str
     services: dict[str, ServiceConnection] = field(default_factory=dict)
 
@@ -658,3 +661,42 @@ def request_event(record: RequestRecord) -> dict[str, Any]:
         "updated_at": record.updated_at,
         "transitions": {str(k): v for k, v in record.transitions.items()},
     }
+
+
+class SmartPlexRulesCoordinator(SmartPlexCoordinator[dict[str, RuleResult]]):
+    """The named cleanup rules, applied again whenever the library or plays change."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartPlexConfigEntry,
+        rules: list[Rule],
+    ) -> None:
+        """Apply these rules; the other coordinators say when to."""
+        super().__init__(hass, entry, "rules", RULES_INTERVAL)
+        self.rules = rules
+
+    async def _async_update_data(self) -> dict[str, RuleResult]:
+        """Apply every rule to one snapshot, in the executor."""
+        data = self.config_entry.runtime_data
+        try:
+            now_playing = await data.plex.async_get_playing_keys()
+        except SmartPlexApiError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="now_playing_unknown",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        summary = data.analytics.data if data.analytics.last_update_success else None
+        now = time.time()
+        context = RuleContext(
+            data.library.model.snapshot(),
+            summary.model if summary else None,
+            analytics_age=now - summary.computed_at if summary else None,
+            requests=data.requests.requests.snapshot() if data.requests else None,
+            now_playing=now_playing,
+            now=now,
+        )
+        return await self.hass.async_add_executor_job(
+            lambda: {rule.name: context.evaluate(rule) for rule in self.rules}
+        )

@@ -19,7 +19,7 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.util import dt as dt_util
+from homeassistant.util import dt as dt_util, slugify
 
 from .analytics import AnalyticsSummary
 from .api import DiskSpace
@@ -35,6 +35,7 @@ from .coordinator import (
     SmartPlexHealthCoordinator,
     SmartPlexLibraryCoordinator,
     SmartPlexRequestsCoordinator,
+    SmartPlexRulesCoordinator,
     SmartPlexStorageCoordinator,
     request_event,
 )
@@ -266,6 +267,16 @@ REQUEST_SENSORS: tuple[SmartPlexRequestsSensorEntityDescription, ...] = (
 )
 
 
+RULE_SENSORS: tuple[SensorEntityDescription, ...] = (
+    SensorEntityDescription(
+        key="candidates",
+        translation_key="rule_candidates",
+        state_class=SensorStateClass.MEASUREMENT,
+    ),
+    SensorEntityDescription(**_size_description("reclaimable", "rule_reclaimable")),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: SmartPlexConfigEntry,
@@ -302,6 +313,25 @@ async def async_setup_entry(
             ),
             config_subentry_id=requests.overseerr_key,
         )
+    rule_sensors = (
+        [
+            SmartPlexRuleSensor(rules, rule.name, description)
+            for rule in rules.rules
+            for description in RULE_SENSORS
+        ]
+        if (rules := entry.runtime_data.rules) is not None
+        else []
+    )
+    async_add_entities(rule_sensors)
+    # Sensors of rules removed in the options go with them.
+    registry = er.async_get(hass)
+    current = {sensor.unique_id for sensor in rule_sensors}
+    for registered in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if (
+            registered.unique_id.startswith(f"{entry.unique_id}_rule_")
+            and registered.unique_id not in current
+        ):
+            registry.async_remove(registered.entity_id)
     if entry.runtime_data.storage is not None:
         async_add_entities(
             SmartPlexFreeSpaceSensor(entry.runtime_data.storage, description)
@@ -565,3 +595,39 @@ class SmartPlexRequestsSensor(
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Read the attributes, where the sensor has some."""
         return self.entity_description.attributes_fn(self.coordinator.requests)
+
+
+class SmartPlexRuleSensor(SmartPlexEntity[SmartPlexRulesCoordinator], SensorEntity):
+    """How many titles a named rule matches, or how many bytes they hold."""
+
+    def __init__(
+        self,
+        coordinator: SmartPlexRulesCoordinator,
+        rule: str,
+        description: SensorEntityDescription,
+    ) -> None:
+        """Set up the sensor of one rule."""
+        super().__init__(coordinator, f"rule_{slugify(rule)}_{description.key}")
+        self.entity_description = description
+        self.rule = rule
+        self._attr_translation_placeholders = {"rule": rule}
+
+    @property
+    def native_value(self) -> int | None:
+        """Return the count or the bytes; unknown while the rule is refused."""
+        result = self.coordinator.data[self.rule]
+        if result.refused:
+            return None
+        if self.entity_description.key == "candidates":
+            return result.matched
+        return result.reclaimable
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Say why a rule is refused, and how many items it could not judge."""
+        result = self.coordinator.data[self.rule]
+        return {
+            "refused": result.refused,
+            "unknown": len(result.unknown),
+            "evaluated": result.evaluated,
+        }
