@@ -678,25 +678,29 @@ class SmartPlexRulesCoordinator(SmartPlexCoordinator[dict[str, RuleResult]]):
 
     async def _async_update_data(self) -> dict[str, RuleResult]:
         """Apply every rule to one snapshot, in the executor."""
-        data = self.config_entry.runtime_data
         try:
-            now_playing = await data.plex.async_get_playing_keys()
+            context = await async_rule_context(self.config_entry.runtime_data)
         except SmartPlexApiError as err:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="now_playing_unknown",
                 translation_placeholders={"error": str(err)},
             ) from err
-        summary = data.analytics.data if data.analytics.last_update_success else None
-        now = time.time()
-        context = RuleContext(
-            data.library.model.snapshot(),
-            summary.model if summary else None,
-            analytics_age=now - summary.computed_at if summary else None,
-            requests=data.requests.requests.snapshot() if data.requests else None,
-            now_playing=now_playing,
-            now=now,
-        )
         return await self.hass.async_add_executor_job(
             lambda: {rule.name: context.evaluate(rule) for rule in self.rules}
         )
+
+
+async def async_rule_context(data: SmartPlexData) -> RuleContext:
+    """Snapshot what rules look at; raise when Plex cannot say what is playing."""
+    now_playing = await data.plex.async_get_playing_keys()
+    summary = data.analytics.data if data.analytics.last_update_success else None
+    now = time.time()
+    return RuleContext(
+        data.library.model.snapshot(),
+        summary.model if summary else None,
+        analytics_age=now - summary.computed_at if summary else None,
+        requests=data.requests.requests.snapshot() if data.requests else None,
+        now_playing=now_playing,
+        now=now,
+    )

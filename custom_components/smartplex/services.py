@@ -2,7 +2,6 @@
 
 from collections.abc import Mapping
 from dataclasses import asdict
-import time
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
@@ -20,7 +19,7 @@ import probatio
 from .api import SmartPlexApiError
 from .cleanup.rules import Check, Rule, RuleContext, RuleError
 from .const import DOMAIN
-from .coordinator import SmartPlexConfigEntry, request_event
+from .coordinator import SmartPlexConfigEntry, async_rule_context, request_event
 from .requests import RequestState
 
 SERVICE_SYNC = "sync"
@@ -140,25 +139,14 @@ def _rule(data: Mapping[str, Any]) -> Rule:
 
 async def _async_rule_context(entry: SmartPlexConfigEntry) -> RuleContext:
     """Gather what rules look at; fail closed when what is playing cannot be read."""
-    data = entry.runtime_data
     try:
-        now_playing = await data.plex.async_get_playing_keys()
+        return await async_rule_context(entry.runtime_data)
     except SmartPlexApiError as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="now_playing_unknown",
             translation_placeholders={"error": str(err)},
         ) from err
-    summary = data.analytics.data if data.analytics.last_update_success else None
-    now = time.time()
-    return RuleContext(
-        data.library.model.snapshot(),
-        summary.model if summary else None,
-        analytics_age=now - summary.computed_at if summary else None,
-        requests=data.requests.requests.snapshot() if data.requests else None,
-        now_playing=now_playing,
-        now=now,
-    )
 
 
 def _check(check: Check) -> dict[str, Any]:
