@@ -405,3 +405,34 @@ async def test_incremental_sync_across_sections(
     assert result["changed"] == 2
     model = entry.runtime_data.library.model
     assert model.items[episode.rating_key].size == episode.file.size
+
+
+@pytest.mark.parametrize(
+    ("action", "data"),
+    [
+        ("sync", {"full": "sometimes"}),
+        ("sync", {}),
+        ("get_requests", {"limit": 0}),
+        ("get_requests", {"limit": "many"}),
+        ("find_candidates", {"rule": "not a mapping"}),
+        (
+            "find_candidates",
+            {"rule": {"name": "x", "never_played": True}, "limit": 10**6},
+        ),
+        ("explain", {"rule": {"name": "x", "never_played": True}, "rating_key": -1}),
+        ("explain", {"rule": {"name": "x", "never_played": True}}),
+    ],
+)
+async def test_bad_action_data_is_a_translated_error(
+    hass: HomeAssistant, stack: SimulatorStack, action: str, data: dict[str, Any]
+) -> None:
+    """Every action answers wrong data with a translated validation error."""
+    entry = await setup_entry(hass, stack)
+    if action != "sync" or data:
+        data = {ATTR_CONFIG_ENTRY_ID: entry.entry_id} | data
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, action, data, blocking=True, return_response=action != "sync"
+        )
+    assert err.value.translation_key == "invalid_action_data"
+    assert err.value.translation_placeholders["action"] == action

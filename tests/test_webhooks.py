@@ -11,7 +11,6 @@ from homeassistant.core_config import async_process_ha_core_config
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.setup import async_setup_component
-import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -408,7 +407,7 @@ async def test_get_requests_action(hass: HomeAssistant, stack: SimulatorStack) -
         return_response=True,
     )
     assert {r["requested_by"] for r in response["requests"]} == {someone}
-    with pytest.raises(probatio.Invalid):
+    with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
             DOMAIN,
             "get_requests",
@@ -416,6 +415,7 @@ async def test_get_requests_action(hass: HomeAssistant, stack: SimulatorStack) -
             blocking=True,
             return_response=True,
         )
+    assert err.value.translation_key == "invalid_action_data"
 
 
 async def test_get_requests_needs_overseerr(

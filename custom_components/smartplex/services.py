@@ -1,6 +1,6 @@
 """Actions of SmartPlex, registered once for every entry."""
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -91,12 +91,12 @@ def _loaded_entry(hass: HomeAssistant, entry_id: str) -> SmartPlexConfigEntry:
     return entry
 
 
-async def _async_sync(call: ServiceCall) -> ServiceResponse:
+async def _async_sync(call: ServiceCall, data: dict[str, Any]) -> ServiceResponse:
     """Sync the libraries now, fully or incrementally, and say what changed."""
-    entry = _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    entry = _loaded_entry(call.hass, data[ATTR_CONFIG_ENTRY_ID])
     coordinator = entry.runtime_data.library
     try:
-        result = await coordinator.async_sync(full=call.data[ATTR_FULL])
+        result = await coordinator.async_sync(full=data[ATTR_FULL])
     except SmartPlexApiError as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
@@ -107,9 +107,11 @@ async def _async_sync(call: ServiceCall) -> ServiceResponse:
     return asdict(result)
 
 
-async def _async_get_requests(call: ServiceCall) -> ServiceResponse:
+async def _async_get_requests(
+    call: ServiceCall, data: dict[str, Any]
+) -> ServiceResponse:
     """Return Overseerr requests, newest first, filtered by status and user."""
-    entry = _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    entry = _loaded_entry(call.hass, data[ATTR_CONFIG_ENTRY_ID])
     requests = entry.runtime_data.requests
     if requests is None:
         raise ServiceValidationError(
@@ -118,9 +120,9 @@ async def _async_get_requests(call: ServiceCall) -> ServiceResponse:
             translation_placeholders={"name": entry.title},
         )
     found = requests.requests.query(
-        state=call.data.get(ATTR_STATUS),
-        user=call.data.get(ATTR_USER),
-        limit=call.data[ATTR_LIMIT],
+        state=data.get(ATTR_STATUS),
+        user=data.get(ATTR_USER),
+        limit=data[ATTR_LIMIT],
     )
     return {"requests": [request_event(record) for record in found]}
 
@@ -160,10 +162,12 @@ def _check(check: Check) -> dict[str, Any]:
     }
 
 
-async def _async_find_candidates(call: ServiceCall) -> ServiceResponse:
+async def _async_find_candidates(
+    call: ServiceCall, data: dict[str, Any]
+) -> ServiceResponse:
     """Apply a rule to the library; return the candidates and why they matched."""
-    entry = _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
-    rule = _rule(call.data[ATTR_RULE])
+    entry = _loaded_entry(call.hass, data[ATTR_CONFIG_ENTRY_ID])
+    rule = _rule(data[ATTR_RULE])
     context = await _async_rule_context(entry)
     result = await call.hass.async_add_executor_job(context.evaluate, rule)
     return {
@@ -183,24 +187,24 @@ async def _async_find_candidates(call: ServiceCall) -> ServiceResponse:
                 "last_played": candidate.last_played,
                 "why": candidate.why,
             }
-            for candidate in result.candidates[: call.data[ATTR_LIMIT]]
+            for candidate in result.candidates[: data[ATTR_LIMIT]]
         ],
     }
 
 
-async def _async_explain(call: ServiceCall) -> ServiceResponse:
+async def _async_explain(call: ServiceCall, data: dict[str, Any]) -> ServiceResponse:
     """Return the rule-by-rule trace of one item, matched or not."""
-    entry = _loaded_entry(call.hass, call.data[ATTR_CONFIG_ENTRY_ID])
-    rule = _rule(call.data[ATTR_RULE])
+    entry = _loaded_entry(call.hass, data[ATTR_CONFIG_ENTRY_ID])
+    rule = _rule(data[ATTR_RULE])
     context = await _async_rule_context(entry)
     evaluation = await call.hass.async_add_executor_job(
-        context.explain, rule, call.data[ATTR_RATING_KEY]
+        context.explain, rule, data[ATTR_RATING_KEY]
     )
     if evaluation is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="item_not_found",
-            translation_placeholders={"rating_key": str(call.data[ATTR_RATING_KEY])},
+            translation_placeholders={"rating_key": str(data[ATTR_RATING_KEY])},
         )
     return {
         "rating_key": evaluation.rating_key,
@@ -211,33 +215,47 @@ async def _async_explain(call: ServiceCall) -> ServiceResponse:
     }
 
 
+def _validated(
+    schema: probatio.Schema,
+    handler: Callable[[ServiceCall, dict[str, Any]], Awaitable[ServiceResponse]],
+) -> Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]:
+    """Check an action's data first: bad data is a translated validation error."""
+
+    async def run(call: ServiceCall) -> ServiceResponse:
+        try:
+            data = schema(dict(call.data))
+        except probatio.Invalid as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_action_data",
+                translation_placeholders={"action": call.service, "error": str(err)},
+            ) from err
+        return await handler(call, data)
+
+    return run
+
+
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register SmartPlex's actions."""
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_SYNC,
-        _async_sync,
-        schema=SYNC_SCHEMA,
-        supports_response=SupportsResponse.OPTIONAL,
-    )
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_FIND_CANDIDATES,
-        _async_find_candidates,
-        schema=FIND_CANDIDATES_SCHEMA,
-        supports_response=SupportsResponse.ONLY,
-    )
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_EXPLAIN,
-        _async_explain,
-        schema=EXPLAIN_SCHEMA,
-        supports_response=SupportsResponse.ONLY,
-    )
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_GET_REQUESTS,
-        _async_get_requests,
-        schema=GET_REQUESTS_SCHEMA,
-        supports_response=SupportsResponse.ONLY,
-    )
+    for service, schema, handler, response in (
+        (SERVICE_SYNC, SYNC_SCHEMA, _async_sync, SupportsResponse.OPTIONAL),
+        (
+            SERVICE_FIND_CANDIDATES,
+            FIND_CANDIDATES_SCHEMA,
+            _async_find_candidates,
+            SupportsResponse.ONLY,
+        ),
+        (SERVICE_EXPLAIN, EXPLAIN_SCHEMA, _async_explain, SupportsResponse.ONLY),
+        (
+            SERVICE_GET_REQUESTS,
+            GET_REQUESTS_SCHEMA,
+            _async_get_requests,
+            SupportsResponse.ONLY,
+        ),
+    ):
+        hass.services.async_register(
+            DOMAIN,
+            service,
+            _validated(schema, handler),
+            supports_response=response,
+        )
