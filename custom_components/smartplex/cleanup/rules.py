@@ -731,9 +731,8 @@ def _max_plays(ctx: RuleContext, rule: Rule) -> _Test:
     return _Test("max_plays", limit, outcome, describe)
 
 
-def _added_before(ctx: RuleContext, rule: Rule) -> _Test:
-    """Added more than N days ago (a show or season: its newest episode)."""
-    days = rule.added_more_than_days or 0
+def _added_more_than(ctx: RuleContext, condition: str, days: int) -> _Test:
+    """Pass when added more than N days ago (a show or season: its newest episode)."""
     start = ctx.now - days * DAY
 
     def outcome(unit: _Unit) -> Outcome:
@@ -743,7 +742,12 @@ def _added_before(ctx: RuleContext, rule: Rule) -> _Test:
         age = int((ctx.now - unit.added_at) // DAY)
         return age, f"added {age} days ago"
 
-    return _Test("added_more_than_days", days, outcome, describe)
+    return _Test(condition, days, outcome, describe)
+
+
+def _added_before(ctx: RuleContext, rule: Rule) -> _Test:
+    """Added more than N days ago."""
+    return _added_more_than(ctx, "added_more_than_days", rule.added_more_than_days or 0)
 
 
 def _min_size(ctx: RuleContext, rule: Rule) -> _Test:
@@ -838,18 +842,8 @@ def _keep_labels(ctx: RuleContext, rule: Rule) -> _Test:
 
 
 def _recently_added(ctx: RuleContext, rule: Rule) -> _Test:
-    """Not added in the last N days (a show or season: its newest episode)."""
-    days = rule.recently_added_days or 0
-    start = ctx.now - days * DAY
-
-    def outcome(unit: _Unit) -> Outcome:
-        return FAIL if unit.added_at >= start else PASS
-
-    def describe(unit: _Unit, result: Outcome) -> tuple[Value, str]:
-        age = int((ctx.now - unit.added_at) // DAY)
-        return age, f"added {age} days ago"
-
-    return _Test("recently_added_days", days, outcome, describe)
+    """Not added in the last N days."""
+    return _added_more_than(ctx, "recently_added_days", rule.recently_added_days or 0)
 
 
 def _recently_requested(ctx: RuleContext, rule: Rule) -> _Test:
