@@ -40,8 +40,16 @@ class SmartPlexResponseError(SmartPlexApiError):
         self.status = status
 
 
+class SmartPlexNotFoundError(SmartPlexResponseError):
+    """The service has no such resource (HTTP 404 on a resource call)."""
+
+
 class SmartPlexServiceError(SmartPlexResponseError):
     """The service answered in its own error format (so it is the right service)."""
+
+
+class SmartPlexDeletionNotAllowedError(SmartPlexServiceError):
+    """Plex refused to delete media: its "Allow media deletion" setting is off."""
 
 
 class SmartPlexWrongServiceError(SmartPlexApiError):

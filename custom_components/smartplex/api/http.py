@@ -12,6 +12,7 @@ from yarl import URL
 from .errors import (
     SmartPlexAuthError,
     SmartPlexConnectionError,
+    SmartPlexNotFoundError,
     SmartPlexRateLimitError,
     SmartPlexResponseError,
     SmartPlexServiceError,
@@ -113,9 +114,12 @@ class ServiceHttp:
                 f"{method} {path}: HTTP 429",
                 _retry_after(response_headers),
             )
-        raise SmartPlexResponseError(
-            self.service, f"{method} {path}: HTTP {status}", status
+        error = (
+            SmartPlexNotFoundError
+            if status == HTTPStatus.NOT_FOUND
+            else SmartPlexResponseError
         )
+        raise error(self.service, f"{method} {path}: HTTP {status}", status)
 
     async def get_json(
         self,
