@@ -1,12 +1,16 @@
 """Async client for a Plex Media Server (bulk reads as JSON over the shared session)."""
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
+from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
 from .errors import (
     SmartPlexAuthError,
+    SmartPlexDeletionNotAllowedError,
+    SmartPlexNotFoundError,
     SmartPlexResponseError,
     SmartPlexWrongServiceError,
 )
@@ -17,6 +21,14 @@ PLEX_PRODUCT = "SmartPlex"
 PLEX_PRODUCT_VERSION = "0.1.0"
 PAGE_SIZE = 1000  # users report about 1000 as the most a PMS page returns
 PLEX_TYPES = {"movie": 1, "show": 2, "season": 3, "episode": 4}
+LIBRARY_URI = "server://{machine}/com.plexapp.plugins.library/library/metadata/{keys}"
+# Home screen promotion of a collection: library recommendations, own and friends' homes.
+PROMOTED = {
+    "promotedToRecommended": "1",
+    "promotedToOwnHome": "1",
+    "promotedToSharedHome": "1",
+}
+ITEM_ERRORS = (AttributeError, KeyError, TypeError, ValueError)
 
 
 def plex_headers(client_identifier: str) -> dict[str, str]:
@@ -39,7 +51,12 @@ def _external_ids(raw: Mapping[str, Any]) -> dict[str, str]:
 
 
 def parse_item(raw: Mapping[str, Any], section_id: int) -> PlexItem:
-    """Turn one Metadata entry (movie, show or episode) into SmartPlex's model."""
+    """Turn one Metadata entry (movie, show, season or episode) into SmartPlex's model.
+
+    A season's parent is its show; an episode's parent is its season, its grandparent
+    its show.
+    """
+    season = raw.get("type") == "season"
     media = raw.get("Media") or ()
     first = media[0] if media else {}
     size = sum(
@@ -64,15 +81,25 @@ def parse_item(raw: Mapping[str, Any], section_id: int) -> PlexItem:
         tmdb_id=parse_int(ids.get("tmdb")),
         tvdb_id=parse_int(ids.get("tvdb")),
         imdb_id=ids.get("imdb"),
-        show_key=parse_int(raw.get("grandparentRatingKey")),
-        season_key=parse_int(raw.get("parentRatingKey")),
-        season_index=parse_int(raw.get("parentIndex")),
-        episode_index=parse_int(raw.get("index")),
+        show_key=parse_int(
+            raw.get("parentRatingKey" if season else "grandparentRatingKey")
+        ),
+        season_key=None if season else parse_int(raw.get("parentRatingKey")),
+        season_index=parse_int(raw.get("index" if season else "parentIndex")),
+        episode_index=None if season else parse_int(raw.get("index")),
         view_count=parse_int(raw.get("viewCount")) or 0,
         last_viewed_at=parse_int(raw.get("lastViewedAt")),
         labels=tuple(str(label.get("tag")) for label in raw.get("Label") or ()),
         file_missing="deletedAt" in raw,
     )
+
+
+def _media_container(path: str, document: Any) -> Mapping[str, Any]:
+    """Return the MediaContainer of a Plex JSON answer."""
+    container = require_mapping("Plex", path, document).get("MediaContainer")
+    if not isinstance(container, Mapping):
+        raise SmartPlexWrongServiceError("Plex", f"{path}: no MediaContainer")
+    return container
 
 
 def plex_bool(value: Any) -> bool:
@@ -99,6 +126,8 @@ class PlexClient:
             url,
             headers=plex_headers(client_identifier) | {"X-Plex-Token": token},
         )
+        # Known after async_connect, else read from /identity when a collection needs it.
+        self.machine_identifier: str | None = None
 
     async def _container(
         self,
@@ -108,15 +137,48 @@ class PlexClient:
         headers: Mapping[str, str] | None = None,
     ) -> Mapping[str, Any]:
         """GET a path and return its MediaContainer."""
-        document = require_mapping(
-            "Plex",
-            path,
-            await self._http.get_json(path, params=params, headers=headers),
+        return _media_container(
+            path, await self._http.get_json(path, params=params, headers=headers)
         )
-        container = document.get("MediaContainer")
-        if not isinstance(container, Mapping):
-            raise SmartPlexWrongServiceError("Plex", f"{path}: no MediaContainer")
-        return container
+
+    async def _send(
+        self, method: str, path: str, params: Mapping[str, str] | None = None
+    ) -> Mapping[str, Any]:
+        """Send a changing request and return the MediaContainer it answers."""
+        _, body = await self._http.request(
+            method, path, params=params, headers={"Accept": "application/json"}
+        )
+        return _media_container(path, self._http.parse_json(path, body))
+
+    async def _iter_metadata(
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        page_size: int = PAGE_SIZE,
+    ) -> AsyncIterator[list[Mapping[str, Any]]]:
+        """Yield the `Metadata` entries of a paged listing, page by page."""
+        start = 0
+        while True:
+            container = await self._container(
+                path,
+                params=params,
+                headers={
+                    "X-Plex-Container-Start": str(start),
+                    "X-Plex-Container-Size": str(page_size),
+                },
+            )
+            raw_items = container.get("Metadata") or []
+            if not isinstance(raw_items, list) or not all(
+                isinstance(raw, Mapping) for raw in raw_items
+            ):
+                raise SmartPlexResponseError("Plex", f"{path}: bad item")
+            if raw_items:
+                yield raw_items
+            start += len(raw_items)
+            total = parse_int(container.get("totalSize"))
+            if not raw_items or total is None or start >= total:
+                return
 
     async def async_get_server_info(self) -> PlexServerInfo:
         """Read the server's identity and settings (needs a valid token)."""
@@ -153,6 +215,7 @@ class PlexClient:
             raise SmartPlexWrongServiceError(
                 "Plex", "/: identity changed between calls"
             )
+        self.machine_identifier = identifier
         return info
 
     async def async_get_sections(self) -> list[PlexSection]:
@@ -205,27 +268,12 @@ class PlexClient:
         params = {"type": str(PLEX_TYPES[plex_type]), "includeGuids": "1"}
         if updated_after is not None:
             params["updatedAt>>"] = str(updated_after)
-        start = 0
-        while True:
-            container = await self._container(
-                path,
-                params=params,
-                headers={
-                    "X-Plex-Container-Start": str(start),
-                    "X-Plex-Container-Size": str(page_size),
-                },
-            )
-            raw_items = container.get("Metadata") or ()
+        async for raw_items in self._iter_metadata(path, params, page_size=page_size):
             try:
                 page = [parse_item(raw, section_id) for raw in raw_items]
-            except (AttributeError, KeyError, TypeError, ValueError) as err:
+            except ITEM_ERRORS as err:
                 raise SmartPlexResponseError("Plex", f"{path}: bad item") from err
-            if page:
-                yield page
-            start += len(raw_items)
-            total = parse_int(container.get("totalSize"))
-            if not raw_items or total is None or start >= total:
-                return
+            yield page
 
     async def async_get_playing_keys(self) -> frozenset[int]:
         """Return the rating keys being played now, with their seasons and shows."""
@@ -236,3 +284,155 @@ class PlexClient:
                 if (key := parse_int(session.get(field))) is not None:
                     keys.add(key)
         return frozenset(keys)
+
+    async def async_get_item(self, rating_key: int) -> PlexItem | None:
+        """Return one item (movie, show, season or episode) with its ids; None if gone."""
+        path = f"/library/metadata/{rating_key}"
+        try:
+            container = await self._container(path, params={"includeGuids": "1"})
+        except SmartPlexNotFoundError:
+            return None
+        raw_items = container.get("Metadata")
+        if not isinstance(raw_items, list) or not raw_items:
+            raise SmartPlexResponseError("Plex", f"{path}: no item")
+        raw = raw_items[0]
+        try:
+            section_id = parse_int(raw.get("librarySectionID")) or parse_int(
+                container.get("librarySectionID")
+            )
+            if section_id is None:
+                raise SmartPlexResponseError("Plex", f"{path}: no section")
+            return parse_item(raw, section_id)
+        except ITEM_ERRORS as err:
+            raise SmartPlexResponseError("Plex", f"{path}: bad item") from err
+
+    async def async_delete_item(self, rating_key: int) -> None:
+        """Delete an item and its files from disk (needs "Allow media deletion")."""
+        path = f"/library/metadata/{rating_key}"
+        status, _ = await self._http.request(
+            "DELETE", path, allowed=frozenset({HTTPStatus.FORBIDDEN})
+        )
+        if status == HTTPStatus.FORBIDDEN:
+            raise SmartPlexDeletionNotAllowedError(
+                "Plex", f"{path}: media deletion is not allowed", status
+            )
+
+    async def async_find_collection(self, section_id: int, title: str) -> int | None:
+        """Return the rating key of the section's regular collection with this title."""
+        path = f"/library/sections/{section_id}/collections"
+        async for raw_items in self._iter_metadata(path):
+            for raw in raw_items:
+                if (
+                    raw.get("title") == title
+                    and not plex_bool(raw.get("smart"))
+                    and (key := parse_int(raw.get("ratingKey"))) is not None
+                ):
+                    return key
+        return None
+
+    async def _metadata_uri(self, rating_keys: Sequence[int]) -> str:
+        """Return the `server://` uri naming items of this server's library."""
+        if not rating_keys:
+            raise ValueError("a collection change needs at least one rating key")
+        if self.machine_identifier is None:
+            self.machine_identifier = await self.async_get_identity()
+        keys = ",".join(str(key) for key in rating_keys)
+        return LIBRARY_URI.format(machine=self.machine_identifier, keys=keys)
+
+    async def async_create_collection(
+        self, section_id: int, title: str, item_type: str, rating_keys: Sequence[int]
+    ) -> int:
+        """Create a regular collection of items of one type; return its rating key.
+
+        `item_type` is movie, show, season or episode: a collection holds one type.
+        """
+        path = "/library/collections"
+        container = await self._send(
+            "POST",
+            path,
+            {
+                "type": str(PLEX_TYPES[item_type]),
+                "title": title,
+                "smart": "0",
+                "sectionId": str(section_id),
+                "uri": await self._metadata_uri(rating_keys),
+            },
+        )
+        raw_items = container.get("Metadata")
+        key = (
+            parse_int(raw_items[0].get("ratingKey"))
+            if isinstance(raw_items, list)
+            and raw_items
+            and isinstance(raw_items[0], Mapping)
+            else None
+        )
+        if key is None:
+            raise SmartPlexResponseError("Plex", f"{path}: no collection created")
+        return key
+
+    async def async_add_to_collection(
+        self, collection_key: int, rating_keys: Sequence[int]
+    ) -> None:
+        """Add items to a regular collection (items already in it stay once)."""
+        await self._http.request(
+            "PUT",
+            f"/library/collections/{collection_key}/items",
+            params={"uri": await self._metadata_uri(rating_keys)},
+        )
+
+    async def async_remove_from_collection(
+        self, collection_key: int, rating_key: int
+    ) -> None:
+        """Take an item out of a collection; one that is not in it is no error (404)."""
+        await self._http.request(
+            "DELETE",
+            f"/library/collections/{collection_key}/items/{rating_key}",
+            allowed=frozenset({HTTPStatus.NOT_FOUND}),
+        )
+
+    async def async_get_collection_keys(self, collection_key: int) -> frozenset[int]:
+        """Return the rating keys of a collection's items."""
+        path = f"/library/collections/{collection_key}/children"
+        keys: set[int] = set()
+        async for raw_items in self._iter_metadata(path):
+            keys.update(
+                key
+                for raw in raw_items
+                if (key := parse_int(raw.get("ratingKey"))) is not None
+            )
+        return frozenset(keys)
+
+    async def async_promote_collection(
+        self, section_id: int, collection_key: int
+    ) -> None:
+        """Show a collection on the library's recommendations and on every home screen.
+
+        A collection already managed as a hub is updated in place; otherwise it is added.
+        """
+        path = f"/hubs/sections/{section_id}/manage"
+        container = await self._container(
+            path, params={"metadataItemId": str(collection_key)}
+        )
+        hubs = container.get("Hub")
+        identifier = next(
+            (
+                hub["identifier"]
+                for hub in (hubs if isinstance(hubs, list) else ())
+                if isinstance(hub, Mapping) and isinstance(hub.get("identifier"), str)
+            ),
+            None,
+        )
+        if identifier is None:
+            await self._http.request(
+                "POST",
+                path,
+                params=PROMOTED | {"metadataItemId": str(collection_key)},
+            )
+        else:
+            await self._http.request(
+                "PUT", f"{path}/{quote(identifier, safe='')}", params=PROMOTED
+            )
+
+    async def async_refresh_section(self, section_id: int) -> None:
+        """Ask Plex to scan a section (it answers before the scan runs)."""
+        await self._http.request("GET", f"/library/sections/{section_id}/refresh")
