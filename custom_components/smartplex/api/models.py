@@ -1,8 +1,9 @@
 """Typed answers of the service clients."""
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class ServiceKind(StrEnum):
@@ -77,11 +78,11 @@ class PlexSection:
 
 
 class PlexItem(NamedTuple):
-    """One movie, show or episode as SmartPlex keeps it: what sizing and rules need."""
+    """One movie, show, season or episode as SmartPlex keeps it: what sizing and rules need."""
 
     rating_key: int
     section_id: int
-    type: str  # movie, show or episode
+    type: str  # movie, show, season or episode
     title: str
     year: int | None
     added_at: int
@@ -112,3 +113,57 @@ class DiskSpace:
     label: str
     free: int
     total: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArrMovie:
+    """A movie as Radarr manages it; `raw` is the whole resource, sent back on PUT."""
+
+    id: int
+    title: str
+    year: int | None
+    tmdb_id: int | None
+    imdb_id: str | None
+    monitored: bool
+    has_file: bool
+    size_on_disk: int
+    raw: Mapping[str, Any] = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArrSeries:
+    """A series as Sonarr manages it; `seasons` maps season number to monitored."""
+
+    id: int
+    title: str
+    year: int | None
+    tvdb_id: int | None
+    tmdb_id: int | None
+    imdb_id: str | None
+    monitored: bool
+    seasons: Mapping[int, bool]
+    size_on_disk: int
+    raw: Mapping[str, Any] = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArrEpisode:
+    """An episode as Sonarr lists it; `episode_file_id` is None without a file."""
+
+    id: int
+    series_id: int
+    season_number: int
+    episode_number: int
+    monitored: bool
+    has_file: bool
+    episode_file_id: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArrEpisodeFile:
+    """An episode file on disk as Sonarr lists it (size in bytes)."""
+
+    id: int
+    series_id: int
+    season_number: int
+    size: int
