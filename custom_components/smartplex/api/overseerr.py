@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntFlag
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 import orjson
@@ -280,4 +281,14 @@ class OverseerrClient:
                     "jsonPayload": orjson.dumps(template).decode(),
                 },
             },
+        )
+
+    async def async_delete_media(self, media_id: int) -> None:
+        """Forget a title and, with it, its requests, so it can be requested again."""
+        await self._http.request("DELETE", f"/api/v1/media/{media_id}")
+
+    async def async_run_job(self, job_id: str) -> None:
+        """Run a scheduled job now, such as "availability-sync" after deletions."""
+        await self._http.request(
+            "POST", f"/api/v1/settings/jobs/{quote(job_id, safe='')}/run"
         )
