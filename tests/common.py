@@ -27,6 +27,7 @@ async def make_entry(
     hass: HomeAssistant,
     stack: SimulatorStack,
     services: tuple[ServiceKind, ...] = (),
+    options: dict[str, Any] | None = None,
 ) -> MockConfigEntry:
     """Add an entry for the simulated Plex (and services), secrets encrypted as setup does."""
     vault = await async_get_vault(hass)
@@ -55,6 +56,7 @@ async def make_entry(
             CONF_TOKEN_ENCRYPTED: vault.encrypt(stack.plex.token, PURPOSE_PLEX_TOKEN),
         },
         subentries_data=subentries,
+        options=options or {},
     )
     entry.add_to_hass(hass)
     return entry
@@ -64,9 +66,10 @@ async def setup_entry(
     hass: HomeAssistant,
     stack: SimulatorStack,
     services: tuple[ServiceKind, ...] = (),
+    options: dict[str, Any] | None = None,
 ) -> MockConfigEntry:
     """Add and set up an entry for the simulated Plex."""
-    entry = await make_entry(hass, stack, services)
+    entry = await make_entry(hass, stack, services, options)
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry

@@ -57,6 +57,7 @@ from .coordinator import (
     SmartPlexStorageCoordinator,
 )
 from .credentials import CredentialError, CredentialVault, async_get_vault
+from .deletions import SmartPlexCleanup
 from .services import async_setup_services
 from .webhooks import async_register_webhook, webhook_url
 
@@ -181,6 +182,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartPlexConfigEntry) ->
         webhook_secret=webhook_secret,
         services=services,
     )
+    cleanup = entry.runtime_data.cleanup = SmartPlexCleanup(hass, entry)
+    await cleanup.async_start()
+    entry.async_on_unload(cleanup.async_stop)
     if rules is not None:
         # Rules follow the library and the play data; they need runtime_data.
         await rules.async_refresh()
@@ -320,5 +324,5 @@ async def async_remove_entry(hass: HomeAssistant, entry: SmartPlexConfigEntry) -
     for domain, issue_id in list(registry.issues):
         if domain == DOMAIN and entry.entry_id in issue_id:
             ir.async_delete_issue(hass, DOMAIN, issue_id)
-    for concern in ("library", "health", "requests"):
+    for concern in ("library", "health", "requests", "cleanup"):
         await Store[Any](hass, 1, f"{DOMAIN}.{concern}.{entry.entry_id}").async_remove()

@@ -62,18 +62,25 @@ from .connections import (
     webhook_data,
 )
 from .const import (
+    CONF_ACKNOWLEDGE_ABOVE_GB,
     CONF_API_KEY_ENCRYPTED,
     CONF_CAPACITY_GB,
     CONF_FULL_SYNC_TIME,
+    CONF_GRACE_HOURS,
     CONF_HEALTH_INTERVAL,
+    CONF_IMPORT_EXCLUSION,
     CONF_NOT_WATCHED_DAYS,
+    CONF_PLAN_EXPIRY_HOURS,
     CONF_RULES,
     CONF_SERVER,
     CONF_SUBENTRY_ID,
     CONF_TOKEN_ENCRYPTED,
+    DEFAULT_ACKNOWLEDGE_ABOVE_GB,
     DEFAULT_FULL_SYNC_TIME,
+    DEFAULT_GRACE_HOURS,
     DEFAULT_HEALTH_INTERVAL,
     DEFAULT_NOT_WATCHED_DAYS,
+    DEFAULT_PLAN_EXPIRY_HOURS,
     DEFAULT_PORTS,
     DOMAIN,
     LOGGER,
@@ -141,6 +148,16 @@ OPTIONS_SCHEMA = probatio.Schema(
         probatio.Required(
             CONF_NOT_WATCHED_DAYS, default=DEFAULT_NOT_WATCHED_DAYS
         ): _whole_number(3650, "days"),
+        probatio.Required(CONF_GRACE_HOURS, default=DEFAULT_GRACE_HOURS): _whole_number(
+            8760, "h"
+        ),
+        probatio.Required(
+            CONF_PLAN_EXPIRY_HOURS, default=DEFAULT_PLAN_EXPIRY_HOURS
+        ): _whole_number(720, "h"),
+        probatio.Required(
+            CONF_ACKNOWLEDGE_ABOVE_GB, default=DEFAULT_ACKNOWLEDGE_ABOVE_GB
+        ): _whole_number(100_000_000, "GB"),
+        probatio.Required(CONF_IMPORT_EXCLUSION, default=False): bool,
     }
 )
 RULE_SCHEMA = probatio.Schema(

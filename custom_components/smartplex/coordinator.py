@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
@@ -55,6 +55,9 @@ from .health import PLEX_KEY, CheckOutcome, HealthStatus, ServiceHealth, Transit
 from .library import LibraryModel, SyncResult, async_sync_library
 from .requests import RequestRecord, RequestStore, WebhookResult
 
+if TYPE_CHECKING:
+    from .deletions import SmartPlexCleanup
+
 LIBRARY_SYNC_INTERVAL = timedelta(minutes=15)
 ANALYTICS_INTERVAL = timedelta(hours=1)
 REQUESTS_INTERVAL = timedelta(minutes=30)
@@ -92,6 +95,7 @@ class SmartPlexData:
     rules: SmartPlexRulesCoordinator | None
     webhook_secret: str
     services: dict[str, ServiceConnection] = field(default_factory=dict)
+    cleanup: SmartPlexCleanup | None = None
 
 
 type SmartPlexConfigEntry = ConfigEntry[SmartPlexData]

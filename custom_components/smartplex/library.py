@@ -126,6 +126,13 @@ class LibraryModel:
             self.watermark = max(self.watermark, item.updated_at)
         return count
 
+    def remove(self, rating_keys: Iterable[int]) -> int:
+        """Forget items known to be deleted; return how many the model had."""
+        gone = [key for key in rating_keys if key in self._rows]
+        for key in gone:
+            self._remove(key)
+        return len(gone)
+
     def remove_unlisted(self, section_id: int, listed: set[int]) -> int:
         """Forget a section's items that a full listing no longer has; return how many."""
         gone = [

@@ -2,6 +2,7 @@
 
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
@@ -17,21 +18,46 @@ from homeassistant.helpers import config_validation as cv
 import probatio
 
 from .api import SmartPlexApiError
+from .cleanup.executor import PlanError
+from .cleanup.plan import Plan, PlanState
 from .cleanup.rules import Check, Rule, RuleContext, RuleError
-from .const import DOMAIN
+from .const import CONF_RULES, DOMAIN
 from .coordinator import SmartPlexConfigEntry, async_rule_context, request_event
+from .deletions import SmartPlexCleanup
 from .requests import RequestState
 
 SERVICE_SYNC = "sync"
 SERVICE_GET_REQUESTS = "get_requests"
 SERVICE_FIND_CANDIDATES = "find_candidates"
 SERVICE_EXPLAIN = "explain"
+SERVICE_REQUEST_DELETION = "request_deletion"
+SERVICE_CONFIRM_DELETION = "confirm_deletion"
+SERVICE_CANCEL_DELETION = "cancel_deletion"
+SERVICE_RESTORE = "restore"
+SERVICE_POSTPONE = "postpone"
+SERVICE_GET_PLANS = "get_plans"
+SERVICE_GET_AUDIT_LOG = "get_audit_log"
 ATTR_RULE = "rule"
 ATTR_RATING_KEY = "rating_key"
 ATTR_FULL = "full"
 ATTR_STATUS = "status"
 ATTR_USER = "user"
 ATTR_LIMIT = "limit"
+ATTR_RULE_NAME = "rule_name"
+ATTR_RATING_KEYS = "rating_keys"
+ATTR_DRY_RUN = "dry_run"
+ATTR_PLAN_ID = "plan_id"
+ATTR_ACKNOWLEDGE = "acknowledge_total_gb"
+ATTR_DAYS = "days"
+ATTR_STATE = "state"
+MAX_PLAN_ITEMS = 1000
+
+PLAN_ID = probatio.All(cv.string, probatio.Match(r"^[0-9a-f]{32}$"))
+RATING_KEYS = probatio.All(
+    cv.ensure_list,
+    probatio.Length(min=1, max=MAX_PLAN_ITEMS),
+    [probatio.All(probatio.Coerce(int), probatio.Range(min=1))],
+)
 
 SYNC_SCHEMA = probatio.Schema(
     {
@@ -68,6 +94,62 @@ EXPLAIN_SCHEMA = probatio.Schema(
         probatio.Required(ATTR_RULE): dict,
         probatio.Required(ATTR_RATING_KEY): probatio.All(
             probatio.Coerce(int), probatio.Range(min=1)
+        ),
+    }
+)
+
+
+REQUEST_DELETION_SCHEMA = probatio.All(
+    probatio.Schema(
+        {
+            probatio.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+            probatio.Exclusive(ATTR_RULE, "selection"): dict,
+            probatio.Exclusive(ATTR_RULE_NAME, "selection"): probatio.All(
+                cv.string, probatio.Length(min=1, max=100)
+            ),
+            probatio.Exclusive(ATTR_RATING_KEYS, "selection"): RATING_KEYS,
+            probatio.Optional(ATTR_DRY_RUN, default=False): cv.boolean,
+            probatio.Optional(ATTR_LIMIT, default=500): probatio.All(
+                probatio.Coerce(int), probatio.Range(min=1, max=MAX_PLAN_ITEMS)
+            ),
+        }
+    ),
+    cv.has_at_least_one_key(ATTR_RULE, ATTR_RULE_NAME, ATTR_RATING_KEYS),
+)
+PLAN_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        probatio.Required(ATTR_PLAN_ID): PLAN_ID,
+    }
+)
+CONFIRM_SCHEMA = PLAN_SCHEMA.extend(
+    {
+        probatio.Optional(ATTR_ACKNOWLEDGE): probatio.All(
+            probatio.Coerce(float), probatio.Range(min=0, max=1_000_000_000)
+        )
+    }
+)
+RESTORE_SCHEMA = PLAN_SCHEMA.extend({probatio.Optional(ATTR_RATING_KEYS): RATING_KEYS})
+POSTPONE_SCHEMA = RESTORE_SCHEMA.extend(
+    {
+        probatio.Required(ATTR_DAYS): probatio.All(
+            probatio.Coerce(int), probatio.Range(min=1, max=365)
+        )
+    }
+)
+GET_PLANS_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        probatio.Optional(ATTR_STATE): probatio.In([str(s) for s in PlanState]),
+        probatio.Optional(ATTR_PLAN_ID): PLAN_ID,
+    }
+)
+GET_AUDIT_LOG_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        probatio.Optional(ATTR_PLAN_ID): PLAN_ID,
+        probatio.Optional(ATTR_LIMIT, default=100): probatio.All(
+            probatio.Coerce(int), probatio.Range(min=1, max=10_000)
         ),
     }
 )
@@ -215,8 +297,179 @@ async def _async_explain(call: ServiceCall, data: dict[str, Any]) -> ServiceResp
     }
 
 
+def _cleanup(entry: SmartPlexConfigEntry) -> SmartPlexCleanup:
+    """Return the entry's deletion plans."""
+    cleanup = entry.runtime_data.cleanup
+    if cleanup is None:  # pragma: no cover - set during setup, before LOADED
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"name": entry.title},
+        )
+    return cleanup
+
+
+def _plan_error(err: PlanError) -> ServiceValidationError:
+    """Turn a refused plan action into a translated validation error."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=err.key,
+        translation_placeholders=err.placeholders,
+    )
+
+
+def _plan(plan: Plan, *, overseerr: bool) -> dict[str, Any]:
+    """Describe a plan and each of its items for a response."""
+    summary = plan.summary(titles=0)
+    summary.pop("titles")
+    summary["expires"] = _iso(plan.expires)
+    summary["items"] = [
+        {
+            "rating_key": item.key,
+            "title": item.title,
+            "year": item.year,
+            "level": item.level,
+            "size": item.size,
+            "state": str(item.state),
+            "manager": str(item.manager),
+            "why": item.why,
+            "actions": item.actions(overseerr=overseerr),
+            "purge_at": _iso(item.purge_at),
+            "error": item.error,
+        }
+        for item in plan.items
+    ]
+    summary["item_count"] = len(plan.items)
+    summary["skipped"] = plan.skipped
+    return summary
+
+
+def _iso(timestamp: float | None) -> str | None:
+    """Format a timestamp for a response."""
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, UTC).isoformat()
+
+
+async def _async_request_deletion(
+    call: ServiceCall, data: dict[str, Any]
+) -> ServiceResponse:
+    """Build a deletion plan from a rule or chosen items; keep it unless a dry run."""
+    entry = _loaded_entry(call.hass, data[ATTR_CONFIG_ENTRY_ID])
+    cleanup = _cleanup(entry)
+    context = await _async_rule_context(entry)
+    refused: list[tuple[int, str, str]] = []
+    rule_name: str | None = None
+    if ATTR_RATING_KEYS in data:
+        keys = data[ATTR_RATING_KEYS]
+        candidates, excluded = await call.hass.async_add_executor_job(
+            context.pick, keys
+        )
+        refused = [(e.rating_key, e.title, e.reason) for e in excluded]
+        found = {c.rating_key for c in candidates} | {e.rating_key for e in excluded}
+        refused += [(key, "", "not in the library") for key in keys if key not in found]
+    else:
+        rule = (
+            _named_rule(entry, data[ATTR_RULE_NAME])
+            if ATTR_RULE_NAME in data
+            else (_rule(data[ATTR_RULE]))
+        )
+        rule_name = rule.name
+        result = await call.hass.async_add_executor_job(context.evaluate, rule)
+        if result.refused is not None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="rule_refused",
+                translation_placeholders={"rule": rule.name, "reason": result.refused},
+            )
+        candidates = list(result.candidates)
+    plan = await cleanup.engine.async_request(
+        candidates[: data[ATTR_LIMIT]],
+        refused,
+        rule=rule_name,
+        dry_run=data[ATTR_DRY_RUN],
+    )
+    response = _plan(plan, overseerr=cleanup.engine_has_overseerr())
+    if plan.dry_run or not plan.items:
+        response["plan_id"] = None
+        response["code"] = None
+    else:
+        cleanup.async_schedule()
+    return response
+
+
+def _named_rule(entry: SmartPlexConfigEntry, name: str) -> Rule:
+    """Return one of the entry's configured rules by name."""
+    for stored in entry.options.get(CONF_RULES, []):
+        if stored["name"] == name:
+            return Rule.from_dict(stored)
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="unknown_rule",
+        translation_placeholders={"rule": name},
+    )
+
+
+async def _async_plan_action(
+    call: ServiceCall, data: dict[str, Any]
+) -> ServiceResponse:
+    """Confirm, cancel, restore or postpone a plan."""
+    entry = _loaded_entry(call.hass, data[ATTR_CONFIG_ENTRY_ID])
+    cleanup = _cleanup(entry)
+    engine = cleanup.engine
+    plan_id = data[ATTR_PLAN_ID]
+    keys = data.get(ATTR_RATING_KEYS)
+    try:
+        if call.service == SERVICE_CONFIRM_DELETION:
+            plan = await engine.async_confirm(plan_id, data.get(ATTR_ACKNOWLEDGE))
+        elif call.service == SERVICE_CANCEL_DELETION:
+            plan = await engine.async_cancel(plan_id)
+        elif call.service == SERVICE_RESTORE:
+            plan = await engine.async_restore(plan_id, keys)
+        else:
+            plan = await engine.async_postpone(plan_id, data[ATTR_DAYS], keys)
+    except PlanError as err:
+        raise _plan_error(err) from err
+    cleanup.async_schedule()
+    if call.service == SERVICE_CONFIRM_DELETION:
+        # Quarantine starts at once rather than on the next timer tick.
+        entry.async_create_background_task(
+            call.hass, cleanup.async_run(), "smartplex quarantine"
+        )
+    return _plan(plan, overseerr=cleanup.engine_has_overseerr())
+
+
+async def _async_get_plans(call: ServiceCall, data: dict[str, Any]) -> ServiceResponse:
+    """Return the kept plans, newest first, by state or id."""
+    entry = _loaded_entry(call.hass, data[ATTR_CONFIG_ENTRY_ID])
+    cleanup = _cleanup(entry)
+    plans = sorted(
+        cleanup.journal.plans.values(), key=lambda plan: plan.created, reverse=True
+    )
+    overseerr = cleanup.engine_has_overseerr()
+    return {
+        "plans": [
+            _plan(plan, overseerr=overseerr)
+            for plan in plans
+            if data.get(ATTR_STATE) in (None, plan.state)
+            and data.get(ATTR_PLAN_ID) in (None, plan.id)
+        ]
+    }
+
+
+async def _async_get_audit_log(
+    call: ServiceCall, data: dict[str, Any]
+) -> ServiceResponse:
+    """Return the newest audit entries, of one plan or all."""
+    entry = _loaded_entry(call.hass, data[ATTR_CONFIG_ENTRY_ID])
+    audit = _cleanup(entry).journal.audit
+    plan_id = data.get(ATTR_PLAN_ID)
+    chosen = [e for e in audit if plan_id in (None, e["plan_id"])][-data[ATTR_LIMIT] :]
+    return {"entries": [e | {"at": _iso(e["at"])} for e in reversed(chosen)]}
+
+
 def _validated(
-    schema: probatio.Schema,
+    schema: Callable[[Any], dict[str, Any]],
     handler: Callable[[ServiceCall, dict[str, Any]], Awaitable[ServiceResponse]],
 ) -> Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]:
     """Check an action's data first: bad data is a translated validation error."""
@@ -250,6 +503,43 @@ def async_setup_services(hass: HomeAssistant) -> None:
             SERVICE_GET_REQUESTS,
             GET_REQUESTS_SCHEMA,
             _async_get_requests,
+            SupportsResponse.ONLY,
+        ),
+        (
+            SERVICE_REQUEST_DELETION,
+            REQUEST_DELETION_SCHEMA,
+            _async_request_deletion,
+            SupportsResponse.OPTIONAL,
+        ),
+        (
+            SERVICE_CONFIRM_DELETION,
+            CONFIRM_SCHEMA,
+            _async_plan_action,
+            SupportsResponse.OPTIONAL,
+        ),
+        (
+            SERVICE_CANCEL_DELETION,
+            PLAN_SCHEMA,
+            _async_plan_action,
+            SupportsResponse.OPTIONAL,
+        ),
+        (
+            SERVICE_RESTORE,
+            RESTORE_SCHEMA,
+            _async_plan_action,
+            SupportsResponse.OPTIONAL,
+        ),
+        (
+            SERVICE_POSTPONE,
+            POSTPONE_SCHEMA,
+            _async_plan_action,
+            SupportsResponse.OPTIONAL,
+        ),
+        (SERVICE_GET_PLANS, GET_PLANS_SCHEMA, _async_get_plans, SupportsResponse.ONLY),
+        (
+            SERVICE_GET_AUDIT_LOG,
+            GET_AUDIT_LOG_SCHEMA,
+            _async_get_audit_log,
             SupportsResponse.ONLY,
         ),
     ):

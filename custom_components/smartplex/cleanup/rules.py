@@ -6,7 +6,7 @@ one) is reported apart, never as a candidate.
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -261,6 +261,13 @@ class Candidate:
     last_played: int | None
     why: str
     trace: tuple[Check, ...]
+    section_id: int
+    keys: tuple[int, ...]  # the item and, for a show or season, its episodes
+    tmdb_id: int | None
+    tvdb_id: int | None
+    show_key: int | None  # seasons and episodes: their show
+    season: int | None  # seasons and episodes: the season number (0 = Specials)
+    episode: int | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -304,6 +311,9 @@ class _Unit:
     media: str  # Overseerr's media type: movie or tv
     tmdb_id: int | None
     tvdb_id: int | None
+    show_key: int | None = None
+    season: int | None = None
+    episode: int | None = None
     plays: int = 0
     last_played: int | None = None
     undated: bool = False  # some play has no known time
@@ -414,6 +424,30 @@ class RuleContext:
             if unit.key == rating_key:
                 return self._evaluation(unit, self._compile(rule))
         return None
+
+    def pick(
+        self, keys: Iterable[int], level: str | None = None
+    ) -> tuple[list[Candidate], list[Evaluation]]:
+        """Select items by rating key: movies, shows, seasons or episodes.
+
+        Picked items still pass the safety exclusions (files present, not playing,
+        no `keep` label); those that fail or cannot be judged come back apart.
+        """
+        wanted = set(keys)
+        tests = self._compile(Rule(name="picked"))
+        picked: list[Candidate] = []
+        refused: list[Evaluation] = []
+        for unit_level in (level,) if level else LEVELS:
+            for unit in self._level(unit_level):
+                if unit.key not in wanted:
+                    continue
+                wanted.discard(unit.key)
+                evaluation = self._evaluation(unit, tests)
+                if evaluation.verdict == "match":
+                    picked.append(_candidate(unit, evaluation))
+                else:
+                    refused.append(evaluation)
+        return picked, refused
 
     def _refusal(self, rule: Rule) -> str | None:
         """Say why a rule cannot run at all with these inputs, or None."""
@@ -563,6 +597,8 @@ class RuleContext:
             media="movie" if level == "movie" else "tv",
             tmdb_id=owner.tmdb_id,
             tvdb_id=owner.tvdb_id,
+            show_key=item.show_key if level == "season" else None,
+            season=item.season_index if level == "season" else None,
         )
         if self.analytics is not None:
             _add_plays(unit, self.analytics.stats, files)
@@ -593,6 +629,9 @@ class RuleContext:
             media="movie" if level == "movie" else "tv",
             tmdb_id=owner.tmdb_id,
             tvdb_id=owner.tvdb_id,
+            show_key=item.show_key,
+            season=item.season_index,
+            episode=item.episode_index,
         )
         if self.analytics is not None and (
             found := self.analytics.stats.get(item.rating_key)
@@ -929,6 +968,13 @@ def _candidate(unit: _Unit, evaluation: Evaluation) -> Candidate:
         last_played=unit.last_played,
         why=evaluation.reason,
         trace=evaluation.trace,
+        section_id=unit.section_id,
+        keys=unit.keys,
+        tmdb_id=unit.tmdb_id,
+        tvdb_id=unit.tvdb_id,
+        show_key=unit.show_key,
+        season=unit.season,
+        episode=unit.episode,
     )
 
 

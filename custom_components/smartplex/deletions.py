@@ -1,0 +1,207 @@
+"""Deletion plans in Home Assistant: their Store, timers, events and notifications."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+import time
+from typing import Any
+
+from homeassistant.components import persistent_notification
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_CONFIG_ENTRY_ID
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.event import (
+    async_track_point_in_utc_time,
+    async_track_time_interval,
+)
+from homeassistant.helpers.storage import Store
+
+from .api import ArrClient, OverseerrClient, ServiceKind
+from .cleanup.executor import CleanupEngine, Settings
+from .cleanup.journal import Journal
+from .cleanup.plan import GB, Plan, PlanItem
+from .cleanup.steps import Services
+from .const import (
+    CONF_ACKNOWLEDGE_ABOVE_GB,
+    CONF_GRACE_HOURS,
+    CONF_IMPORT_EXCLUSION,
+    CONF_PLAN_EXPIRY_HOURS,
+    DEFAULT_ACKNOWLEDGE_ABOVE_GB,
+    DEFAULT_GRACE_HOURS,
+    DEFAULT_PLAN_EXPIRY_HOURS,
+    DOMAIN,
+    LOGGER,
+)
+from .coordinator import SmartPlexConfigEntry
+
+STORE_VERSION = 1
+SAFETY_INTERVAL = timedelta(minutes=5)
+RETRY_BACKOFF = 60.0  # seconds before the first retry of a failed step; doubles after
+EVENT_PREFIX = f"{DOMAIN}_"
+
+
+def cleanup_store_key(entry_id: str) -> str:
+    """Return the Store key of an entry's plans and audit log."""
+    return f"{DOMAIN}.cleanup.{entry_id}"
+
+
+class SmartPlexCleanup:
+    """One entry's deletion plans: kept in a Store, run when due, announced on the bus."""
+
+    def __init__(self, hass: HomeAssistant, entry: SmartPlexConfigEntry) -> None:
+        """Create the journal and the engine; async_start loads and schedules them."""
+        self.hass = hass
+        self.entry = entry
+        self._store: Store[dict[str, Any]] = Store(
+            hass,
+            STORE_VERSION,
+            cleanup_store_key(entry.entry_id),
+            private=True,
+            atomic_writes=True,
+        )
+        self.journal = Journal(self._store.async_save)
+        self.engine = CleanupEngine(
+            self.journal,
+            self._services,
+            self._settings,
+            self._notify,
+            on_deleted=self._async_deleted,
+        )
+        self._timer: CALLBACK_TYPE | None = None
+        self._unsubscribers: list[Callable[[], None]] = []
+
+    async def async_start(self) -> None:
+        """Load what was stored and resume whatever is due (a purge cut short, say)."""
+        self.journal.load(await self._store.async_load())
+        self._unsubscribers.append(
+            async_track_time_interval(
+                self.hass, self._async_safety_run, SAFETY_INTERVAL
+            )
+        )
+        self.async_schedule()
+
+    @callback
+    def async_stop(self) -> None:
+        """Stop the timers (the journal is always consistent on disk)."""
+        if self._timer is not None:
+            self._timer()
+            self._timer = None
+        while self._unsubscribers:
+            self._unsubscribers.pop()()
+
+    @callback
+    def async_schedule(self) -> None:
+        """Set the timer for the next due work."""
+        if self._timer is not None:
+            self._timer()
+            self._timer = None
+        if (due := self.engine.next_due()) is None:
+            return
+        when = datetime.fromtimestamp(max(due, time.time()), UTC)
+        self._timer = async_track_point_in_utc_time(self.hass, self._async_due, when)
+
+    @callback
+    def _async_due(self, _now: datetime) -> None:
+        """Run the due work in the background."""
+        self._timer = None
+        if self.entry.state is not ConfigEntryState.LOADED:
+            return  # unloading: the next setup resumes from the journal
+        self.entry.async_create_background_task(
+            self.hass, self.async_run(), "smartplex deletion plans"
+        )
+
+    @callback
+    def _async_safety_run(self, _now: datetime) -> None:
+        """Catch up on anything a lost timer missed."""
+        if self._timer is None and self.engine.next_due() is not None:
+            self._async_due(_now)
+
+    async def async_run(self) -> None:
+        """Do what is due, then plan the next run."""
+        try:
+            await self.engine.async_run_due()
+        finally:
+            self.async_schedule()
+
+    def engine_has_overseerr(self) -> bool:
+        """Whether purges reset Overseerr requests."""
+        return self._services().overseerr is not None
+
+    def find_pending_by_code(self, code: str) -> Plan | None:
+        """Return the pending plan with this spoken code (for voice confirmation)."""
+        return self.engine.find_pending_by_code(code)
+
+    def _services(self) -> Services:
+        """Hand the engine the entry's current clients."""
+        data = self.entry.runtime_data
+        radarr: dict[str, ArrClient] = {}
+        sonarr: dict[str, ArrClient] = {}
+        overseerr: OverseerrClient | None = None
+        for key, conn in data.services.items():
+            if conn.kind is ServiceKind.RADARR and isinstance(conn.client, ArrClient):
+                radarr[key] = conn.client
+            elif conn.kind is ServiceKind.SONARR and isinstance(conn.client, ArrClient):
+                sonarr[key] = conn.client
+            elif isinstance(
+                conn.client, OverseerrClient
+            ) and not data.health.is_disabled(key):
+                overseerr = conn.client
+        return Services(
+            plex=data.plex,
+            radarr=radarr,
+            sonarr=sonarr,
+            overseerr=overseerr,
+            plex_deletion_allowed=data.server.allow_media_deletion,
+            disabled=data.health.is_disabled,
+        )
+
+    def _settings(self) -> Settings:
+        """Read the plan settings from the entry's options."""
+        options = self.entry.options
+        return Settings(
+            grace=options.get(CONF_GRACE_HOURS, DEFAULT_GRACE_HOURS) * 3600.0,
+            expiry=options.get(CONF_PLAN_EXPIRY_HOURS, DEFAULT_PLAN_EXPIRY_HOURS)
+            * 3600.0,
+            acknowledge_above=int(
+                options.get(CONF_ACKNOWLEDGE_ABOVE_GB, DEFAULT_ACKNOWLEDGE_ABOVE_GB)
+                * GB
+            ),
+            import_exclusion=options.get(CONF_IMPORT_EXCLUSION, False),
+            backoff=RETRY_BACKOFF,
+        )
+
+    @callback
+    def _notify(self, kind: str, data: dict[str, Any]) -> None:
+        """Fire an event for the engine; large plans also get a notification."""
+        data = {ATTR_CONFIG_ENTRY_ID: self.entry.entry_id} | data
+        if "expires" in data:
+            data["expires"] = datetime.fromtimestamp(data["expires"], UTC).isoformat()
+        self.hass.bus.async_fire(EVENT_PREFIX + kind, data)
+        if kind == "deletion_requested" and data["needs_acknowledge"]:
+            persistent_notification.async_create(
+                self.hass,
+                f"Plan {data['code']} would delete {data['items']} items "
+                f"({data['total_gb']:g} GB). Confirming it needs that total: "
+                f"call smartplex.confirm_deletion with acknowledge_total_gb: "
+                f"{data['total_gb']:g}.",
+                title="SmartPlex: large deletion plan",
+                notification_id=f"{DOMAIN}_plan_{data['plan_id']}",
+            )
+        elif kind in ("deletion_confirmed", "deletion_completed"):
+            persistent_notification.async_dismiss(
+                self.hass, f"{DOMAIN}_plan_{data['plan_id']}"
+            )
+        if kind == "item_deleted":
+            LOGGER.info(
+                "Deleted %s (%.1f GB) of plan %s",
+                data["title"],
+                data["size"] / GB,
+                data["plan_id"],
+            )
+
+    async def _async_deleted(self, items: list[PlanItem]) -> None:
+        """Drop deleted items from the model at once and refresh free space."""
+        data = self.entry.runtime_data
+        data.library.model.remove(key for item in items for key in item.keys)
+        data.library.async_update_listeners()
+        if data.storage is not None:
+            await data.storage.async_request_refresh()
