@@ -600,3 +600,23 @@ async def test_logbook_describes_deletions(hass: HomeAssistant) -> None:
     assert "HTTP 500" in messages[f"{DOMAIN}_deletion_failed"]
     assert "4.0 GB freed" in messages[f"{DOMAIN}_deletion_completed"]
     assert "2 items" in messages[f"{DOMAIN}_deletion_confirmed"]
+
+
+async def test_keep(hass: HomeAssistant, stack: SimulatorStack) -> None:
+    """Kept items leave the plan, restored, labelled keep (an episode: its show)."""
+    entry = await setup_entry(hass, stack, SERVICES, LATER)
+    movie = radarr_movies(stack)[0]
+    show = shows(stack)[0]
+    episode = episodes_of(stack, show)[0]
+    plan = await confirmed(hass, entry, [movie.rating_key, episode.rating_key])
+    await call(hass, "keep", config_entry_id=entry.entry_id, plan_id=plan["plan_id"])
+    assert "keep" in movie.labels
+    assert "keep" in show.labels
+    assert movie.monitored
+    assert episode.monitored
+    assert leaving_soon(stack) == set()
+    state = await plan_state(hass, entry, plan["plan_id"])
+    assert {i["state"] for i in state["items"]} == {"kept"}
+    assert state["state"] == "done"
+    again = await request(hass, entry.entry_id, rule=NEVER_WATCHED, dry_run=True)
+    assert movie.rating_key not in {i["rating_key"] for i in again["items"]}

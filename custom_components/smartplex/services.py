@@ -35,6 +35,7 @@ SERVICE_CONFIRM_DELETION = "confirm_deletion"
 SERVICE_CANCEL_DELETION = "cancel_deletion"
 SERVICE_RESTORE = "restore"
 SERVICE_POSTPONE = "postpone"
+SERVICE_KEEP = "keep"
 SERVICE_GET_PLANS = "get_plans"
 SERVICE_GET_AUDIT_LOG = "get_audit_log"
 ATTR_RULE = "rule"
@@ -413,7 +414,7 @@ def _named_rule(entry: SmartPlexConfigEntry, name: str) -> Rule:
 async def _async_plan_action(
     call: ServiceCall, data: dict[str, Any]
 ) -> ServiceResponse:
-    """Confirm, cancel, restore or postpone a plan."""
+    """Confirm, cancel, restore, keep or postpone a plan's items."""
     entry = _loaded_entry(call.hass, data[ATTR_CONFIG_ENTRY_ID])
     cleanup = _cleanup(entry)
     engine = cleanup.engine
@@ -426,6 +427,10 @@ async def _async_plan_action(
             plan = await engine.async_cancel(plan_id)
         elif call.service == SERVICE_RESTORE:
             plan = await engine.async_restore(plan_id, keys)
+        elif call.service == SERVICE_KEEP:
+            plan = await engine.async_keep(plan_id, keys)
+            # The labels count at once: later plans must not pick these items again.
+            await entry.runtime_data.library.async_refresh()
         else:
             plan = await engine.async_postpone(plan_id, data[ATTR_DAYS], keys)
     except PlanError as err:
@@ -529,6 +534,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
             _async_plan_action,
             SupportsResponse.OPTIONAL,
         ),
+        (SERVICE_KEEP, RESTORE_SCHEMA, _async_plan_action, SupportsResponse.OPTIONAL),
         (
             SERVICE_POSTPONE,
             POSTPONE_SCHEMA,

@@ -433,6 +433,18 @@ class PlexClient:
                 "PUT", f"{path}/{quote(identifier, safe='')}", params=PROMOTED
             )
 
+    async def async_add_label(self, item: PlexItem, label: str) -> None:
+        """Label a movie or show, keeping its other labels (Plex replaces the list)."""
+        labels = list(dict.fromkeys([*item.labels, label]))
+        params = {
+            "type": str(PLEX_TYPES[item.type]),
+            "id": str(item.rating_key),
+            "label.locked": "1",
+        } | {f"label[{index}].tag.tag": name for index, name in enumerate(labels)}
+        await self._http.request(
+            "PUT", f"/library/sections/{item.section_id}/all", params=params
+        )
+
     async def async_refresh_section(self, section_id: int) -> None:
         """Ask Plex to scan a section (it answers before the scan runs)."""
         await self._http.request("GET", f"/library/sections/{section_id}/refresh")

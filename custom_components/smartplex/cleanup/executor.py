@@ -29,6 +29,7 @@ from .steps import (
     Services,
     collection,
     delete,
+    keep,
     media_index,
     reset_request,
     set_monitored,
@@ -36,6 +37,7 @@ from .steps import (
 )
 
 MAX_ATTEMPTS = 5
+KEEP_LABEL = "keep"
 AVAILABILITY_SYNC_JOB = "availability-sync"
 
 
@@ -598,6 +600,39 @@ class CleanupEngine:
                 item.state = ItemState.RESTORED
                 item.next_attempt = None
                 self.journal.record("item_restored", plan, item)
+            self._maybe_done(plan)
+            await self.journal.flush()
+        return plan
+
+    async def async_keep(
+        self, plan_id: str, keys: Iterable[int] | None = None, label: str = KEEP_LABEL
+    ) -> Plan:
+        """Take items out of a plan for good: restored, and labelled to keep in Plex.
+
+        Seasons and episodes are kept by labelling their show, which every rule with
+        the default exclusions then leaves alone.
+        """
+        async with self._lock:
+            plan = self.find(plan_id)
+            self._expire(plan)
+            if plan.state not in (PlanState.PENDING, PlanState.CONFIRMED):
+                raise PlanError("plan_not_open", plan_id=plan_id, state=str(plan.state))
+            services = self._services()
+            for item in self._chosen(plan, keys):
+                if Step.COLLECT in item.steps:
+                    await self._unquarantine(services, plan, item)
+                try:
+                    await keep(services.plex, item, label)
+                except SmartPlexApiError as err:
+                    raise PlanError(
+                        "keep_failed",
+                        plan_id=plan.id,
+                        title=item.title,
+                        error=_describe(err),
+                    ) from err
+                item.state = ItemState.KEPT
+                item.next_attempt = None
+                self.journal.record("item_kept", plan, item, label=label)
             self._maybe_done(plan)
             await self.journal.flush()
         return plan

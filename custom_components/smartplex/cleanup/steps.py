@@ -112,6 +112,16 @@ def match(item: PlanItem, found: int | None, kind: str) -> None:
         )
 
 
+async def keep(plex: PlexClient, item: PlanItem, label: str) -> None:
+    """Label the item (a season or episode: its show) so rules leave it alone."""
+    key = item.key if item.level in ("movie", "show") else item.show_key
+    found = None if key is None else await plex.async_get_item(key)
+    if found is None:
+        raise SmartPlexApiError("Plex", f"{item.title} is no longer in Plex")
+    if label not in found.labels:
+        await plex.async_add_label(found, label)
+
+
 async def uncollect(plex: PlexClient, item: PlanItem) -> str | None:
     """Take the item out of the section's "Leaving soon" collection."""
     key = await plex.async_find_collection(item.section_id, LEAVING_SOON)
