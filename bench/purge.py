@@ -130,7 +130,7 @@ async def smartplex_purge(args: argparse.Namespace, folder: Path) -> dict[str, f
         engine = CleanupEngine(
             Journal(writer),
             lambda: services,
-            lambda: Settings(grace=0, concurrency=CONCURRENCY),
+            lambda: Settings(grace=0),
             lambda _kind, _data: None,
         )
         files_before = sum(d.free for d in world.disks)

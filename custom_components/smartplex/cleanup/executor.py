@@ -61,7 +61,8 @@ class Settings:
     import_exclusion: bool = False
     backoff: float = 60.0
     max_backoff: float = 6 * 3600.0
-    concurrency: int = 4
+    concurrency: int = 32  # items in flight; their journal writes are shared
+    per_service: int = 4  # calls in flight to one service
 
 
 type Notify = Callable[[str, dict[str, Any]], None]
@@ -114,6 +115,7 @@ class CleanupEngine:
         self._on_deleted = on_deleted
         self._lock = asyncio.Lock()
         self._collection_lock = asyncio.Lock()
+        self._gates: dict[str, asyncio.Semaphore] = {}
 
     # Plans ---------------------------------------------------------------------------
 
@@ -532,15 +534,16 @@ class CleanupEngine:
         if record is not None and record.state == "done":
             return
         attempts = (record.attempts if record else 0) + 1
-        item.steps[step] = StepRecord(
+        item.steps[str(step)] = StepRecord(
             state="started", at=self._clock(), attempts=attempts
         )
-        self.journal.record("step_started", plan, item, step=str(step))
+        self.journal.changed()
         await self.journal.flush()
         try:
-            note = await action()
+            async with self._gate(_service_of(item, step)):
+                note = await action()
         except SmartPlexApiError as err:
-            item.steps[step] = StepRecord(
+            item.steps[str(step)] = StepRecord(
                 state="failed",
                 at=self._clock(),
                 attempts=attempts,
@@ -550,11 +553,19 @@ class CleanupEngine:
                 "step_failed", plan, item, step=str(step), error=_describe(err)
             )
             raise
-        item.steps[step] = StepRecord(
+        item.steps[str(step)] = StepRecord(
             state="done", at=self._clock(), attempts=attempts, note=note
         )
-        self.journal.record("step_done", plan, item, step=str(step), note=note)
+        self.journal.changed()
         await self.journal.flush()
+
+    def _gate(self, service: str) -> asyncio.Semaphore:
+        """Bound the calls in flight to one service."""
+        if (gate := self._gates.get(service)) is None:
+            gate = self._gates[service] = asyncio.Semaphore(
+                self._settings().per_service
+            )
+        return gate
 
     # Quarantine ----------------------------------------------------------------------
 
@@ -688,7 +699,13 @@ class CleanupEngine:
         item.next_attempt = None
         run.sections.add(item.section_id)
         run.deleted.append(item)
-        self.journal.record("item_deleted", plan, item, trace=item.trace)
+        self.journal.record(
+            "item_deleted",
+            plan,
+            item,
+            steps={name: step.note for name, step in item.steps.items()},
+            trace=item.trace,
+        )
         await self.journal.flush()
         self._notify("item_deleted", self._item_event(plan, item))
         self._maybe_done(plan)
@@ -733,3 +750,12 @@ class CleanupEngine:
         await self.journal.flush()
         if self._on_deleted is not None:
             await self._on_deleted(run.deleted)
+
+
+def _service_of(item: PlanItem, step: Step) -> str:
+    """Name the service a step calls."""
+    if step in (Step.COLLECT, Step.UNCOLLECT) or item.manager == Manager.PLEX:
+        return "plex" if step != Step.RESET_REQUEST else "overseerr"
+    if step == Step.RESET_REQUEST:
+        return "overseerr"
+    return item.arr_key or str(item.manager)

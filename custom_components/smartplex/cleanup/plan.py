@@ -1,7 +1,7 @@
 """Deletion plans: what will be removed, how, and where each item stands (no HA imports)."""
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Self
 
@@ -124,8 +124,19 @@ class PlanItem:
 
     def as_stored(self) -> dict[str, Any]:
         """Return a JSON-able form."""
-        data = asdict(self)
+        # Shallow on purpose: the journal is written often and the trace never changes.
+        data = {name: getattr(self, name) for name in _ITEM_FIELDS}
         data["keys"] = list(self.keys)
+        data["steps"] = {
+            name: {
+                "state": step.state,
+                "at": step.at,
+                "attempts": step.attempts,
+                "error": step.error,
+                "note": step.note,
+            }
+            for name, step in self.steps.items()
+        }
         return data
 
     @classmethod
@@ -139,6 +150,9 @@ class PlanItem:
             name: StepRecord(**step) for name, step in values["steps"].items()
         }
         return cls(**values)
+
+
+_ITEM_FIELDS = tuple(PlanItem.__dataclass_fields__)
 
 
 @dataclass(slots=True, kw_only=True)
