@@ -6,13 +6,16 @@ from homeassistant.components import persistent_notification
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.smartplex import deletions, logbook
 from custom_components.smartplex.api import ServiceKind
+from custom_components.smartplex.cleanup.executor import MAX_ATTEMPTS
 from custom_components.smartplex.cleanup.plan import StepRecord
 from custom_components.smartplex.const import DOMAIN
+from custom_components.smartplex.diagnostics import async_get_config_entry_diagnostics
 from simulators import Fault, SimulatorStack
 from simulators.world import Episode, Movie, Season, Show
 
@@ -620,3 +623,39 @@ async def test_keep(hass: HomeAssistant, stack: SimulatorStack) -> None:
     assert state["state"] == "done"
     again = await request(hass, entry.entry_id, rule=NEVER_WATCHED, dry_run=True)
     assert movie.rating_key not in {i["rating_key"] for i in again["items"]}
+
+
+async def test_gives_up_with_a_repair_issue(
+    hass: HomeAssistant,
+    stack: SimulatorStack,
+    monkeypatch: pytest.MonkeyPatch,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """After the last attempt the item is failed, never deleted, and a repair says so."""
+    monkeypatch.setattr(deletions, "RETRY_BACKOFF", 0.0)
+    entry = await setup_entry(hass, stack, SERVICES, NOW)
+    movie = radarr_movies(stack)[0]
+    plan = await request(hass, entry.entry_id, rating_keys=[movie.rating_key])
+    await call(
+        hass,
+        "confirm_deletion",
+        config_entry_id=entry.entry_id,
+        plan_id=plan["plan_id"],
+    )
+    stack.radarr.fault = Fault.SERVER_ERROR
+    for _ in range(MAX_ATTEMPTS):
+        await run(hass, entry)
+    state = await plan_state(hass, entry, plan["plan_id"])
+    assert state["items"][0]["state"] == "failed"
+    assert state["state"] == "done"
+    assert movie.file is not None
+    assert movie.file.exists
+    issue = issue_registry.async_get_issue(DOMAIN, f"deletion_failed_{plan['plan_id']}")
+    assert issue is not None
+    assert issue.translation_placeholders["title"] == movie.title
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["plans"][0]["plan_id"] == plan["plan_id"]
+    assert [e["event"] for e in diagnostics["audit_log"][-2:]] == [
+        "item_failed",
+        "plan_done",
+    ]

@@ -9,6 +9,7 @@ from homeassistant.components import persistent_notification
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import (
     async_track_point_in_utc_time,
     async_track_time_interval,
@@ -189,6 +190,21 @@ class SmartPlexCleanup:
         elif kind in ("deletion_confirmed", "deletion_completed"):
             persistent_notification.async_dismiss(
                 self.hass, f"{DOMAIN}_plan_{data['plan_id']}"
+            )
+        if kind == "deletion_failed" and data.get("final"):
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                f"deletion_failed_{data['plan_id']}",
+                is_fixable=False,
+                is_persistent=True,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key="deletion_failed",
+                translation_placeholders={
+                    "title": data["title"],
+                    "error": data["error"],
+                    "plan": data["plan_id"],
+                },
             )
         if kind == "item_deleted":
             LOGGER.info(

@@ -24,6 +24,9 @@ TO_REDACT = {
 }
 
 
+AUDIT_IN_DIAGNOSTICS = 500
+
+
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: SmartPlexConfigEntry
 ) -> dict[str, Any]:
@@ -63,4 +66,11 @@ async def async_get_config_entry_diagnostics(
             }
             for key, health in data.health.health.items()
         },
+        "plans": [
+            plan.summary(titles=0) | {"skipped": plan.skipped}
+            for plan in (data.cleanup.journal.plans.values() if data.cleanup else ())
+        ],
+        "audit_log": data.cleanup.journal.audit[-AUDIT_IN_DIAGNOSTICS:]
+        if data.cleanup
+        else [],
     }

@@ -465,6 +465,7 @@ class CleanupEngine:
             item.state = ItemState.ABORTED
             item.error = str(err)
             self.journal.record("item_aborted", plan, item, error=item.error)
+            self._maybe_done(plan)
             await self.journal.flush()
             self._notify(
                 "deletion_failed",
@@ -504,6 +505,8 @@ class CleanupEngine:
             attempts=item.attempts,
             next_attempt=item.next_attempt,
         )
+        if final:
+            self._maybe_done(plan)
         await self.journal.flush()
         self._notify(
             "deletion_failed",
