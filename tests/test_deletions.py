@@ -659,3 +659,55 @@ async def test_gives_up_with_a_repair_issue(
         "item_failed",
         "plan_done",
     ]
+
+
+async def test_blast_radius_holds_large_purges(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """A purge of most of a library waits for a confirmation naming its file count."""
+    entry = await setup_entry(hass, stack, SERVICES, NOW | {"blast_radius_percent": 5})
+    held = async_capture_events(hass, f"{DOMAIN}_deletion_held")
+    movies = radarr_movies(stack)[:10]
+    plan = await confirmed(hass, entry, [m.rating_key for m in movies])
+    state = await plan_state(hass, entry, plan["plan_id"])
+    assert state["state"] == "held"
+    assert state["held_count"] == 10
+    assert "% of the files of library" in state["hold_reason"]
+    assert held[0].data["plan_id"] == plan["plan_id"]
+    notifications = persistent_notification._async_get_or_create_notifications(hass)
+    assert f"{DOMAIN}_plan_{plan['plan_id']}" in notifications
+    # Quarantined, not deleted.
+    assert leaving_soon(stack) == {m.rating_key for m in movies}
+    assert all(m.file is not None and m.file.exists for m in movies)
+    ids = {ATTR_CONFIG_ENTRY_ID: entry.entry_id, "plan_id": plan["plan_id"]}
+    for wrong in ({}, {"acknowledge_count": 9}):
+        with pytest.raises(ServiceValidationError) as err:
+            await call(hass, "confirm_deletion", **ids | wrong)
+        assert err.value.translation_key == "plan_held"
+    await call(hass, "confirm_deletion", **ids | {"acknowledge_count": 10})
+    await run(hass, entry)
+    assert not any(m.file is not None and m.file.exists for m in movies)
+    assert (await plan_state(hass, entry, plan["plan_id"]))["state"] == "done"
+
+
+async def test_heads_up_names_the_requester(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """Days before a purge, each item is announced with who requested it."""
+    entry = await setup_entry(hass, stack, SERVICES, LATER | {"heads_up_days": 3})
+    upcoming = async_capture_events(hass, f"{DOMAIN}_deletion_upcoming")
+    requested = {
+        r.rating_key: r for r in stack.world.requests if r.media_type == "movie"
+    }
+    movie = next(m for m in radarr_movies(stack) if m.rating_key in requested)
+    plain = next(m for m in radarr_movies(stack) if m.rating_key not in requested)
+    await confirmed(hass, entry, [movie.rating_key, plain.rating_key])
+    by_key = {e.data["rating_key"]: e.data for e in upcoming}
+    user = next(
+        u for u in stack.world.users if u.id == requested[movie.rating_key].requested_by
+    )
+    assert by_key[movie.rating_key]["requested_by"] in ([user.username], [user.email])
+    assert by_key[plain.rating_key]["requested_by"] == []
+    assert by_key[movie.rating_key]["purge_at"]
+    await run(hass, entry)
+    assert len(upcoming) == 2  # announced once

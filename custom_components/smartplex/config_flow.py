@@ -64,9 +64,12 @@ from .connections import (
 from .const import (
     CONF_ACKNOWLEDGE_ABOVE_GB,
     CONF_API_KEY_ENCRYPTED,
+    CONF_BLAST_FILES,
+    CONF_BLAST_PERCENT,
     CONF_CAPACITY_GB,
     CONF_FULL_SYNC_TIME,
     CONF_GRACE_HOURS,
+    CONF_HEADS_UP_DAYS,
     CONF_HEALTH_INTERVAL,
     CONF_IMPORT_EXCLUSION,
     CONF_NOT_WATCHED_DAYS,
@@ -76,8 +79,11 @@ from .const import (
     CONF_SUBENTRY_ID,
     CONF_TOKEN_ENCRYPTED,
     DEFAULT_ACKNOWLEDGE_ABOVE_GB,
+    DEFAULT_BLAST_FILES,
+    DEFAULT_BLAST_PERCENT,
     DEFAULT_FULL_SYNC_TIME,
     DEFAULT_GRACE_HOURS,
+    DEFAULT_HEADS_UP_DAYS,
     DEFAULT_HEALTH_INTERVAL,
     DEFAULT_NOT_WATCHED_DAYS,
     DEFAULT_PLAN_EXPIRY_HOURS,
@@ -158,6 +164,15 @@ OPTIONS_SCHEMA = probatio.Schema(
             CONF_ACKNOWLEDGE_ABOVE_GB, default=DEFAULT_ACKNOWLEDGE_ABOVE_GB
         ): _whole_number(100_000_000, "GB"),
         probatio.Required(CONF_IMPORT_EXCLUSION, default=False): bool,
+        probatio.Required(
+            CONF_BLAST_PERCENT, default=DEFAULT_BLAST_PERCENT
+        ): _whole_number(100, "%"),
+        probatio.Required(CONF_BLAST_FILES, default=DEFAULT_BLAST_FILES): _whole_number(
+            1_000_000, "files"
+        ),
+        probatio.Required(
+            CONF_HEADS_UP_DAYS, default=DEFAULT_HEADS_UP_DAYS
+        ): _whole_number(30, "days"),
     }
 )
 RULE_SCHEMA = probatio.Schema(

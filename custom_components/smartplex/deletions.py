@@ -23,11 +23,17 @@ from .cleanup.plan import GB, Plan, PlanItem
 from .cleanup.steps import Services
 from .const import (
     CONF_ACKNOWLEDGE_ABOVE_GB,
+    CONF_BLAST_FILES,
+    CONF_BLAST_PERCENT,
     CONF_GRACE_HOURS,
+    CONF_HEADS_UP_DAYS,
     CONF_IMPORT_EXCLUSION,
     CONF_PLAN_EXPIRY_HOURS,
     DEFAULT_ACKNOWLEDGE_ABOVE_GB,
+    DEFAULT_BLAST_FILES,
+    DEFAULT_BLAST_PERCENT,
     DEFAULT_GRACE_HOURS,
+    DEFAULT_HEADS_UP_DAYS,
     DEFAULT_PLAN_EXPIRY_HOURS,
     DOMAIN,
     LOGGER,
@@ -66,6 +72,7 @@ class SmartPlexCleanup:
             self._settings,
             self._notify,
             on_deleted=self._async_deleted,
+            library_totals=self._library_totals,
         )
         self._timer: CALLBACK_TYPE | None = None
         self._unsubscribers: list[Callable[[], None]] = []
@@ -168,14 +175,27 @@ class SmartPlexCleanup:
             ),
             import_exclusion=options.get(CONF_IMPORT_EXCLUSION, False),
             backoff=RETRY_BACKOFF,
+            blast_share=options.get(CONF_BLAST_PERCENT, DEFAULT_BLAST_PERCENT) / 100,
+            blast_files=options.get(CONF_BLAST_FILES, DEFAULT_BLAST_FILES),
+            heads_up=options.get(CONF_HEADS_UP_DAYS, DEFAULT_HEADS_UP_DAYS) * 86_400.0,
         )
+
+    def _library_totals(self) -> dict[int, tuple[int, int]]:
+        """Return each library's files and bytes, for the blast-radius guard."""
+        model = self.entry.runtime_data.library.model
+        totals = {}
+        for section in model.sections:
+            breakdown = model.breakdown(section)
+            totals[section] = (breakdown.count, breakdown.size)
+        return totals
 
     @callback
     def _notify(self, kind: str, data: dict[str, Any]) -> None:
         """Fire an event for the engine; large plans also get a notification."""
         data = {ATTR_CONFIG_ENTRY_ID: self.entry.entry_id} | data
-        if "expires" in data:
-            data["expires"] = datetime.fromtimestamp(data["expires"], UTC).isoformat()
+        for when in ("expires", "purge_at"):
+            if data.get(when) is not None:
+                data[when] = datetime.fromtimestamp(data[when], UTC).isoformat()
         self.hass.bus.async_fire(EVENT_PREFIX + kind, data)
         if kind == "deletion_requested" and data["needs_acknowledge"]:
             persistent_notification.async_create(
@@ -185,6 +205,16 @@ class SmartPlexCleanup:
                 f"call smartplex.confirm_deletion with acknowledge_total_gb: "
                 f"{data['total_gb']:g}.",
                 title="SmartPlex: large deletion plan",
+                notification_id=f"{DOMAIN}_plan_{data['plan_id']}",
+            )
+        elif kind == "deletion_held":
+            persistent_notification.async_create(
+                self.hass,
+                f"Plan {data['code']} is held before its purge: it would delete "
+                f"{data['hold_reason']}. To go ahead, call smartplex.confirm_deletion "
+                f"with acknowledge_count: {data['held_count']}; to stop it, use "
+                "smartplex.restore.",
+                title="SmartPlex: large purge held",
                 notification_id=f"{DOMAIN}_plan_{data['plan_id']}",
             )
         elif kind in ("deletion_confirmed", "deletion_completed"):

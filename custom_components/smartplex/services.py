@@ -20,7 +20,7 @@ import probatio
 from .api import SmartPlexApiError
 from .cleanup.executor import PlanError
 from .cleanup.plan import Plan, PlanState
-from .cleanup.rules import Check, Rule, RuleContext, RuleError
+from .cleanup.rules import Candidate, Check, Rule, RuleContext, RuleError
 from .const import CONF_RULES, DOMAIN
 from .coordinator import SmartPlexConfigEntry, async_rule_context, request_event
 from .deletions import SmartPlexCleanup
@@ -49,6 +49,7 @@ ATTR_RATING_KEYS = "rating_keys"
 ATTR_DRY_RUN = "dry_run"
 ATTR_PLAN_ID = "plan_id"
 ATTR_ACKNOWLEDGE = "acknowledge_total_gb"
+ATTR_ACKNOWLEDGE_COUNT = "acknowledge_count"
 ATTR_DAYS = "days"
 ATTR_STATE = "state"
 MAX_PLAN_ITEMS = 1000
@@ -127,7 +128,10 @@ CONFIRM_SCHEMA = PLAN_SCHEMA.extend(
     {
         probatio.Optional(ATTR_ACKNOWLEDGE): probatio.All(
             probatio.Coerce(float), probatio.Range(min=0, max=1_000_000_000)
-        )
+        ),
+        probatio.Optional(ATTR_ACKNOWLEDGE_COUNT): probatio.All(
+            probatio.Coerce(int), probatio.Range(min=0, max=100_000_000)
+        ),
     }
 )
 RESTORE_SCHEMA = PLAN_SCHEMA.extend({probatio.Optional(ATTR_RATING_KEYS): RATING_KEYS})
@@ -389,6 +393,7 @@ async def _async_request_deletion(
         refused,
         rule=rule_name,
         dry_run=data[ATTR_DRY_RUN],
+        requesters=_requesters(entry),
     )
     response = _plan(plan, overseerr=cleanup.engine_has_overseerr())
     if plan.dry_run or not plan.items:
@@ -397,6 +402,28 @@ async def _async_request_deletion(
     else:
         cleanup.async_schedule()
     return response
+
+
+def _requesters(entry: SmartPlexConfigEntry) -> Callable[[Candidate], list[str]]:
+    """Return who asked Overseerr for a movie or show (its seasons and episodes too)."""
+    index: dict[tuple[str, int], set[str]] = {}
+    if entry.runtime_data.requests is not None:
+        for record in entry.runtime_data.requests.requests.records.values():
+            for kind, ext in (("tmdb", record.tmdb_id), ("tvdb", record.tvdb_id)):
+                if ext is not None:
+                    index.setdefault((f"{record.media_type}:{kind}", ext), set()).add(
+                        record.requested_by
+                    )
+
+    def requesters(candidate: Candidate) -> list[str]:
+        media = "movie" if candidate.level == "movie" else "tv"
+        found: set[str] = set()
+        for kind, ext in (("tmdb", candidate.tmdb_id), ("tvdb", candidate.tvdb_id)):
+            if ext is not None:
+                found |= index.get((f"{media}:{kind}", ext), set())
+        return sorted(found)
+
+    return requesters
 
 
 def _named_rule(entry: SmartPlexConfigEntry, name: str) -> Rule:
@@ -422,7 +449,9 @@ async def _async_plan_action(
     keys = data.get(ATTR_RATING_KEYS)
     try:
         if call.service == SERVICE_CONFIRM_DELETION:
-            plan = await engine.async_confirm(plan_id, data.get(ATTR_ACKNOWLEDGE))
+            plan = await engine.async_confirm(
+                plan_id, data.get(ATTR_ACKNOWLEDGE), data.get(ATTR_ACKNOWLEDGE_COUNT)
+            )
         elif call.service == SERVICE_CANCEL_DELETION:
             plan = await engine.async_cancel(plan_id)
         elif call.service == SERVICE_RESTORE:

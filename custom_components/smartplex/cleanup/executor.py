@@ -8,7 +8,7 @@ for an answer.
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 import secrets
@@ -22,7 +22,17 @@ from custom_components.smartplex.api import (
 )
 
 from .journal import Journal
-from .plan import GB, ItemState, Manager, Plan, PlanItem, PlanState, Step, StepRecord
+from .plan import (
+    ACTIVE_PLAN_STATES,
+    GB,
+    ItemState,
+    Manager,
+    Plan,
+    PlanItem,
+    PlanState,
+    Step,
+    StepRecord,
+)
 from .rules import Candidate, Check
 from .steps import (
     ItemAbortedError,
@@ -61,6 +71,9 @@ class Settings:
     import_exclusion: bool = False
     backoff: float = 60.0
     max_backoff: float = 6 * 3600.0
+    blast_share: float = 0.2  # of a library's files or bytes
+    blast_files: int = 200  # files in one plan's purge
+    heads_up: float = 3 * 86_400.0
     concurrency: int = 32  # items in flight; their journal writes are shared
     per_service: int = 4  # calls in flight to one service
 
@@ -105,6 +118,7 @@ class CleanupEngine:
         *,
         clock: Callable[[], float] = time.time,
         on_deleted: Callable[[list[PlanItem]], Awaitable[None]] | None = None,
+        library_totals: Callable[[], Mapping[int, tuple[int, int]]] | None = None,
     ) -> None:
         """Bind the engine to its journal, its services and its host's callbacks."""
         self.journal = journal
@@ -113,6 +127,7 @@ class CleanupEngine:
         self._notify = notify
         self._clock = clock
         self._on_deleted = on_deleted
+        self._library_totals = library_totals
         self._lock = asyncio.Lock()
         self._collection_lock = asyncio.Lock()
         self._gates: dict[str, asyncio.Semaphore] = {}
@@ -318,12 +333,17 @@ class CleanupEngine:
         )
 
     async def async_confirm(
-        self, plan_id: str, acknowledge_total_gb: float | None = None
+        self,
+        plan_id: str,
+        acknowledge_total_gb: float | None = None,
+        acknowledge_count: int | None = None,
     ) -> Plan:
-        """Confirm a pending plan; confirming again changes nothing."""
+        """Confirm a pending plan, or release a held one; again changes nothing."""
         async with self._lock:
             plan = self.find(plan_id)
             self._expire(plan)
+            if plan.state == PlanState.HELD:
+                return await self._release(plan, acknowledge_count)
             if plan.state in (PlanState.CONFIRMED, PlanState.DONE):
                 return plan
             if plan.state != PlanState.PENDING:
@@ -344,6 +364,21 @@ class CleanupEngine:
             self.journal.record("plan_confirmed", plan, total_size=plan.total_size)
             await self.journal.flush()
         self._notify("deletion_confirmed", plan.summary())
+        return plan
+
+    async def _release(self, plan: Plan, count: int | None) -> Plan:
+        """Let a held plan purge once the confirmation names how many files go."""
+        if count != plan.held_count:
+            raise PlanError(
+                "plan_held",
+                plan_id=plan.id,
+                count=str(plan.held_count),
+                reason=plan.hold_reason or "",
+            )
+        plan.state = PlanState.CONFIRMED
+        plan.released = True
+        self.journal.record("plan_released", plan, count=count)
+        await self.journal.flush()
         return plan
 
     async def async_cancel(self, plan_id: str) -> Plan:
@@ -379,7 +414,7 @@ class CleanupEngine:
         async with self._lock:
             plan = self.find(plan_id)
             self._expire(plan)
-            if plan.state not in (PlanState.PENDING, PlanState.CONFIRMED):
+            if plan.state not in ACTIVE_PLAN_STATES:
                 raise PlanError("plan_not_open", plan_id=plan_id, state=str(plan.state))
             for item in self._chosen(plan, keys):
                 base = item.purge_at or (self._clock() + self._settings().grace)
@@ -412,11 +447,14 @@ class CleanupEngine:
             if plan.state == PlanState.PENDING:
                 times.append(plan.expires)
                 continue
-            if plan.state != PlanState.CONFIRMED:
-                continue
+            heads_up = self._settings().heads_up
             for item in plan.open_items():
                 due = item.next_attempt or 0.0
                 if item.state == ItemState.QUARANTINED and item.purge_at is not None:
+                    if not item.warned:
+                        times.append(item.purge_at - heads_up)
+                    if plan.state == PlanState.HELD:
+                        continue
                     due = max(due, item.purge_at)
                 times.append(due)
         return min(times, default=None)
@@ -428,13 +466,18 @@ class CleanupEngine:
             run = _Run()
             work: list[tuple[Plan, PlanItem]] = []
             for plan in list(self.journal.active()):
-                if self._expire(plan) or plan.state != PlanState.CONFIRMED:
+                if self._expire(plan) or plan.state == PlanState.PENDING:
                     continue
+                self._warn(plan, now)
+                if plan.state == PlanState.CONFIRMED and not plan.released:
+                    self._guard(plan, now)
                 for item in plan.open_items():
                     if item.next_attempt is not None and item.next_attempt > now:
                         continue
                     if item.state == ItemState.QUARANTINED and (
-                        item.purge_at is None or item.purge_at > now
+                        plan.state == PlanState.HELD
+                        or item.purge_at is None
+                        or item.purge_at > now
                     ):
                         continue
                     work.append((plan, item))
@@ -449,6 +492,67 @@ class CleanupEngine:
                 await asyncio.gather(*(one(plan, item) for plan, item in work))
             await self._finish(run)
 
+    def _warn(self, plan: Plan, now: float) -> None:
+        """Announce each item's purge a few days ahead, with who asked for it."""
+        heads_up = self._settings().heads_up
+        for item in plan.open_items():
+            if (
+                item.state == ItemState.QUARANTINED
+                and not item.warned
+                and item.purge_at is not None
+                and item.purge_at - heads_up <= now
+            ):
+                item.warned = True
+                self.journal.record("item_upcoming", plan, item, purge_at=item.purge_at)
+                self._notify(
+                    "deletion_upcoming",
+                    self._item_event(plan, item)
+                    | {"purge_at": item.purge_at, "requested_by": item.requested_by},
+                )
+
+    def _guard(self, plan: Plan, now: float) -> None:
+        """Hold a plan whose purge would take too much of a library at once."""
+        grace = self._settings().grace
+        due = [
+            item
+            for item in plan.open_items()
+            if (item.purge_at if item.purge_at is not None else now + grace) <= now
+        ]
+        if not due or (reason := self._blast(plan)) is None:
+            return
+        plan.state = PlanState.HELD
+        plan.hold_reason = reason
+        plan.held_count = sum(item.files for item in plan.open_items())
+        self.journal.record("plan_held", plan, reason=reason, count=plan.held_count)
+        self._notify("deletion_held", plan.summary())
+
+    def _blast(self, plan: Plan) -> str | None:
+        """Say why a plan's purge is too large, or None."""
+        settings = self._settings()
+        items = plan.open_items()
+        files = sum(item.files for item in items)
+        if files > settings.blast_files:
+            return f"{files} files in one purge (limit {settings.blast_files})"
+        totals = self._library_totals() if self._library_totals else {}
+        by_section: dict[int, list[int]] = {}
+        for item in items:
+            counted = by_section.setdefault(item.section_id, [0, 0])
+            counted[0] += item.files
+            counted[1] += item.size
+        for section, (count, size) in sorted(by_section.items()):
+            total_files, total_size = totals.get(section, (0, 0))
+            for part, whole, what in (
+                (count, total_files, "files"),
+                (size, total_size, "bytes"),
+            ):
+                if part > settings.blast_share * whole:
+                    share = 100 * part / whole if whole else 100.0
+                    return (
+                        f"{share:.0f} % of the {what} of library {section} "
+                        f"(limit {100 * settings.blast_share:.0f} %)"
+                    )
+        return None
+
     async def _advance(self, run: _Run, plan: Plan, item: PlanItem) -> None:
         """Quarantine or purge one item; a failure schedules a retry with backoff."""
         services = self._services()
@@ -459,7 +563,11 @@ class CleanupEngine:
         try:
             if item.state == ItemState.PLANNED:
                 await self._quarantine(services, plan, item)
-            if item.purge_at is not None and item.purge_at <= self._clock():
+            if (
+                plan.state == PlanState.CONFIRMED
+                and item.purge_at is not None
+                and item.purge_at <= self._clock()
+            ):
                 await self._purge(services, run, plan, item)
         except ItemAbortedError as err:
             item.state = ItemState.ABORTED
@@ -603,7 +711,7 @@ class CleanupEngine:
         """Take items back out of quarantine: out of the collection, monitored again."""
         async with self._lock:
             plan = self.find(plan_id)
-            if plan.state != PlanState.CONFIRMED:
+            if plan.state not in (PlanState.CONFIRMED, PlanState.HELD):
                 raise PlanError(
                     "plan_not_confirmed", plan_id=plan_id, state=str(plan.state)
                 )
@@ -629,7 +737,7 @@ class CleanupEngine:
         async with self._lock:
             plan = self.find(plan_id)
             self._expire(plan)
-            if plan.state not in (PlanState.PENDING, PlanState.CONFIRMED):
+            if plan.state not in ACTIVE_PLAN_STATES:
                 raise PlanError("plan_not_open", plan_id=plan_id, state=str(plan.state))
             services = self._services()
             for item in self._chosen(plan, keys):
@@ -723,7 +831,7 @@ class CleanupEngine:
 
     def _maybe_done(self, plan: Plan) -> None:
         """Close a plan whose items are all settled, announcing what it freed."""
-        if plan.state != PlanState.CONFIRMED or plan.open_items():
+        if plan.state not in (PlanState.CONFIRMED, PlanState.HELD) or plan.open_items():
             return
         plan.state = PlanState.DONE
         plan.finished_at = self._clock()

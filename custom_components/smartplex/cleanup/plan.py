@@ -13,6 +13,7 @@ class PlanState(StrEnum):
 
     PENDING = "pending"  # waiting for confirmation
     CONFIRMED = "confirmed"  # being quarantined, waiting for its grace period, purging
+    HELD = "held"  # its purge is too large: waits for a confirmation naming the count
     DONE = "done"  # every item deleted, restored, kept, aborted or failed
     CANCELLED = "cancelled"
     EXPIRED = "expired"
@@ -31,7 +32,7 @@ class ItemState(StrEnum):
 
 
 OPEN_ITEM_STATES = frozenset({ItemState.PLANNED, ItemState.QUARANTINED})
-ACTIVE_PLAN_STATES = frozenset({PlanState.PENDING, PlanState.CONFIRMED})
+ACTIVE_PLAN_STATES = frozenset({PlanState.PENDING, PlanState.CONFIRMED, PlanState.HELD})
 
 
 class Manager(StrEnum):
@@ -93,6 +94,12 @@ class PlanItem:
     error: str | None = None
     purge_at: float | None = None
     was_monitored: bool | None = None
+    warned: bool = False  # the heads-up before its purge went out
+
+    @property
+    def files(self) -> int:
+        """How many movie or episode files it covers."""
+        return len(self.keys) - 1 if self.level in ("show", "season") else 1
 
     @property
     def media(self) -> str:
@@ -171,6 +178,9 @@ class Plan:
     state: PlanState = PlanState.PENDING
     confirmed_at: float | None = None
     finished_at: float | None = None
+    hold_reason: str | None = None
+    held_count: int | None = None  # what the second confirmation must name
+    released: bool = False  # the blast-radius guard was confirmed past
 
     @property
     def total_size(self) -> int:
@@ -209,6 +219,8 @@ class Plan:
             "item_states": counts,
             "skipped": len(self.skipped),
             "dry_run": self.dry_run,
+            "hold_reason": self.hold_reason,
+            "held_count": self.held_count,
         }
 
     def as_stored(self) -> dict[str, Any]:
