@@ -6,7 +6,8 @@ from homeassistant.components import persistent_notification
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
 
@@ -711,3 +712,60 @@ async def test_heads_up_names_the_requester(
     assert by_key[movie.rating_key]["purge_at"]
     await run(hass, entry)
     assert len(upcoming) == 2  # announced once
+
+
+def entity_of(hass: HomeAssistant, entry: Any, platform: str, key: str) -> str:
+    """Return the entity id of one of the entry's entities by its key."""
+    registry = er.async_get(hass)
+    entity_id = registry.async_get_entity_id(
+        platform, DOMAIN, f"{entry.unique_id}_{key}"
+    )
+    assert entity_id is not None
+    return entity_id
+
+
+async def test_schedule_entities(hass: HomeAssistant, stack: SimulatorStack) -> None:
+    """Sensors and the calendar show waiting plans, quarantine and the next deletion."""
+    entry = await setup_entry(hass, stack, SERVICES, LATER)
+    pending = entity_of(hass, entry, "sensor", "pending_plans")
+    leaving = entity_of(hass, entry, "sensor", "quarantined_items")
+    next_purge = entity_of(hass, entry, "sensor", "next_purge")
+    calendar = entity_of(hass, entry, "calendar", "scheduled_deletions")
+    assert hass.states.get(pending).state == "0"
+    assert hass.states.get(next_purge).state == "unknown"
+    movies = radarr_movies(stack)[:2]
+    plan = await request(
+        hass, entry.entry_id, rating_keys=[m.rating_key for m in movies]
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get(pending).state == "1"
+    await call(
+        hass,
+        "confirm_deletion",
+        config_entry_id=entry.entry_id,
+        plan_id=plan["plan_id"],
+    )
+    await run(hass, entry)
+    assert hass.states.get(pending).state == "0"
+    assert hass.states.get(leaving).state == "2"
+    state = hass.states.get(next_purge)
+    purge_at = dt_util.parse_datetime(state.state)
+    assert purge_at is not None
+    assert 23 * 3600 < (purge_at - dt_util.utcnow()).total_seconds() <= 24 * 3600
+    assert state.attributes["items"] == 2
+    assert state.attributes["code"] == plan["code"]
+    assert hass.states.get(calendar).state == "off"
+    events = await hass.services.async_call(
+        "calendar",
+        "get_events",
+        {"entity_id": calendar, "duration": {"hours": 48}},
+        blocking=True,
+        return_response=True,
+    )
+    [event] = events[calendar]["events"]
+    assert "2 items" in event["summary"]
+    assert movies[0].title in event["description"]
+    await call(hass, "restore", config_entry_id=entry.entry_id, plan_id=plan["plan_id"])
+    await hass.async_block_till_done()
+    assert hass.states.get(leaving).state == "0"
+    assert hass.states.get(next_purge).state == "unknown"

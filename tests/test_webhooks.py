@@ -41,6 +41,9 @@ async def base_url(
 ) -> str:
     """Serve Home Assistant's HTTP API on 127.0.0.1 and make it HA's own URL."""
     assert await async_setup_component(hass, "webhook", {})
+    # The test client freezes the router (HA's own server does not): the calendar
+    # platform's views must exist before it starts.
+    assert await async_setup_component(hass, "calendar", {})
     client = await hass_client_no_auth()
     url = str(client.make_url("/")).rstrip("/")
     await async_process_ha_core_config(hass, {"internal_url": url})

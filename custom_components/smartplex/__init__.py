@@ -72,7 +72,7 @@ OVERSEERR_WEBHOOK_TYPES = (
     | OverseerrNotification.MEDIA_FAILED
     | OverseerrNotification.MEDIA_AUTO_REQUESTED
 )
-PLATFORMS = [Platform.BINARY_SENSOR, Platform.SENSOR]
+PLATFORMS = [Platform.BINARY_SENSOR, Platform.CALENDAR, Platform.SENSOR]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:

@@ -111,9 +111,9 @@ class SmartPlexCoordinator[DataT](DataUpdateCoordinator[DataT]):
         hass: HomeAssistant,
         entry: SmartPlexConfigEntry,
         concern: str,
-        interval: timedelta,
+        interval: timedelta | None,
     ) -> None:
-        """Poll one concern of an entry at an interval."""
+        """Poll one concern of an entry at an interval (None: pushed only)."""
         super().__init__(
             hass,
             LOGGER,

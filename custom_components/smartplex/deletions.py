@@ -20,6 +20,7 @@ from .api import ArrClient, OverseerrClient, ServiceKind
 from .cleanup.executor import CleanupEngine, Settings
 from .cleanup.journal import Journal
 from .cleanup.plan import GB, Plan, PlanItem
+from .cleanup.schedule import Schedule, schedule
 from .cleanup.steps import Services
 from .const import (
     CONF_ACKNOWLEDGE_ABOVE_GB,
@@ -38,7 +39,7 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
-from .coordinator import SmartPlexConfigEntry
+from .coordinator import SmartPlexConfigEntry, SmartPlexCoordinator
 
 STORE_VERSION = 1
 SAFETY_INTERVAL = timedelta(minutes=5)
@@ -65,7 +66,8 @@ class SmartPlexCleanup:
             private=True,
             atomic_writes=True,
         )
-        self.journal = Journal(self._store.async_save)
+        self.journal = Journal(self._async_write)
+        self.coordinator = SmartPlexPlansCoordinator(hass, entry, self)
         self.engine = CleanupEngine(
             self.journal,
             self._services,
@@ -77,9 +79,15 @@ class SmartPlexCleanup:
         self._timer: CALLBACK_TYPE | None = None
         self._unsubscribers: list[Callable[[], None]] = []
 
+    async def _async_write(self, data: dict[str, Any]) -> None:
+        """Write the journal, then let the entities see the new schedule."""
+        await self._store.async_save(data)
+        self.coordinator.async_publish()
+
     async def async_start(self) -> None:
         """Load what was stored and resume whatever is due (a purge cut short, say)."""
         self.journal.load(await self._store.async_load())
+        self.coordinator.async_publish()
         self._unsubscribers.append(
             async_track_time_interval(
                 self.hass, self._async_safety_run, SAFETY_INTERVAL
@@ -251,3 +259,28 @@ class SmartPlexCleanup:
         data.library.async_update_listeners()
         if data.storage is not None:
             await data.storage.async_request_refresh()
+
+
+class SmartPlexPlansCoordinator(SmartPlexCoordinator[Schedule]):
+    """Hand the plans' schedule to entities whenever the journal is written."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: SmartPlexConfigEntry,
+        cleanup: SmartPlexCleanup,
+    ) -> None:
+        """Push-only: the journal tells it when something changed."""
+        super().__init__(hass, entry, "plans", None)
+        self.cleanup = cleanup
+
+    async def _async_update_data(self) -> Schedule:
+        """Summarise the plans."""
+        return schedule(self.cleanup.journal.plans.values())
+
+    @callback
+    def async_publish(self) -> None:
+        """Update the entities if the schedule changed."""
+        current = schedule(self.cleanup.journal.plans.values())
+        if current != self.data or not self.last_update_success:
+            self.async_set_updated_data(current)

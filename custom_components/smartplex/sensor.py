@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -23,6 +24,7 @@ from homeassistant.util import dt as dt_util, slugify
 
 from .analytics import AnalyticsSummary
 from .api import DiskSpace
+from .cleanup.schedule import Schedule
 from .const import (
     CONF_CAPACITY_GB,
     CONF_NOT_WATCHED_DAYS,
@@ -39,6 +41,7 @@ from .coordinator import (
     SmartPlexStorageCoordinator,
     request_event,
 )
+from .deletions import SmartPlexPlansCoordinator
 from .entity import SmartPlexEntity, SmartPlexServiceEntity, service_device_info
 from .health import PLEX_KEY, HealthStatus, ServiceHealth
 from .library import Breakdown, LibraryModel
@@ -277,6 +280,63 @@ RULE_SENSORS: tuple[SensorEntityDescription, ...] = (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
+class SmartPlexPlansSensorEntityDescription(SensorEntityDescription):
+    """A sensor of the deletion plans: how to read it from their schedule."""
+
+    value_fn: Callable[[Schedule], int | datetime | None]
+    attributes_fn: Callable[[Schedule], dict[str, Any]] | None = None
+
+
+def _next_purge_attributes(plans: Schedule) -> dict[str, Any]:
+    """Describe the next purge: its plan, items, size and titles."""
+    purge = plans.next
+    if purge is None:
+        return {}
+    return {
+        "plan_id": purge.plan_id,
+        "code": purge.code,
+        "items": purge.items,
+        "size": purge.size,
+        "titles": list(purge.titles),
+    }
+
+
+PLAN_SENSORS: tuple[SmartPlexPlansSensorEntityDescription, ...] = (
+    SmartPlexPlansSensorEntityDescription(
+        key="pending_plans",
+        translation_key="pending_plans",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda plans: plans.pending,
+        attributes_fn=lambda plans: {"held": plans.held},
+    ),
+    SmartPlexPlansSensorEntityDescription(
+        key="quarantined_items",
+        translation_key="quarantined_items",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda plans: plans.quarantined,
+        attributes_fn=lambda plans: {"titles": list(plans.quarantined_titles)},
+    ),
+    SmartPlexPlansSensorEntityDescription(
+        **_size_description("quarantined_size", "quarantined_size"),
+        value_fn=lambda plans: plans.quarantined_size,
+    ),
+    SmartPlexPlansSensorEntityDescription(
+        key="next_purge",
+        translation_key="next_purge",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda plans: (
+            dt_util.utc_from_timestamp(plans.next.at) if plans.next else None
+        ),
+        attributes_fn=_next_purge_attributes,
+    ),
+    SmartPlexPlansSensorEntityDescription(
+        **_size_description("next_purge_size", "next_purge_size"),
+        value_fn=lambda plans: plans.next.size if plans.next else 0,
+    ),
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: SmartPlexConfigEntry,
@@ -288,6 +348,11 @@ async def async_setup_entry(
         SmartPlexLibrarySensor(coordinator, description, None)
         for description in SERVER_SENSORS
     )
+    if (cleanup := entry.runtime_data.cleanup) is not None:
+        async_add_entities(
+            SmartPlexPlansSensor(cleanup.coordinator, description)
+            for description in PLAN_SENSORS
+        )
     async_add_entities(
         SmartPlexAnalyticsSensor(entry.runtime_data.analytics, description)
         for description in ANALYTICS_SENSORS
@@ -631,3 +696,30 @@ class SmartPlexRuleSensor(SmartPlexEntity[SmartPlexRulesCoordinator], SensorEnti
             "unknown": len(result.unknown),
             "evaluated": result.evaluated,
         }
+
+
+class SmartPlexPlansSensor(SmartPlexEntity[SmartPlexPlansCoordinator], SensorEntity):
+    """Plans waiting, items in quarantine, and the next purge."""
+
+    entity_description: SmartPlexPlansSensorEntityDescription
+
+    def __init__(
+        self,
+        coordinator: SmartPlexPlansCoordinator,
+        description: SmartPlexPlansSensorEntityDescription,
+    ) -> None:
+        """Set up one plans sensor."""
+        super().__init__(coordinator, description.key)
+        self.entity_description = description
+
+    @property
+    def native_value(self) -> int | datetime | None:
+        """Read the value from the schedule."""
+        return self.entity_description.value_fn(self.coordinator.data)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Read the attributes from the schedule."""
+        if self.entity_description.attributes_fn is None:
+            return None
+        return self.entity_description.attributes_fn(self.coordinator.data)
