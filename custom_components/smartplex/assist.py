@@ -353,11 +353,6 @@ class ServiceState:
     since: float | None
     warnings: tuple[str, ...]
 
-    @property
-    def answers(self) -> bool:
-        """Whether the service answered its last check."""
-        return self.status in {HealthStatus.OK, HealthStatus.DEGRADED}
-
 
 def _since(health: ServiceHealth) -> float | None:
     """Return when a failing service entered its present state, as history tells."""

@@ -5,6 +5,7 @@ loaded (this module is SmartPlex's intent platform). The sentences that lead her
 in `sentences/<language>/smartplex.yaml`.
 """
 
+from abc import ABC, abstractmethod
 from collections.abc import Sized
 import time
 from typing import Any, ClassVar, Protocol, override
@@ -93,7 +94,7 @@ async def async_setup_intents(hass: HomeAssistant) -> None:
         intent.async_register(hass, handler)
 
 
-class SmartPlexIntentHandler(intent.IntentHandler):
+class SmartPlexIntentHandler(intent.IntentHandler, ABC):
     """Answer in the asker's language; refusals and questions are answers too."""
 
     response_type = intent.IntentResponseType.QUERY_ANSWER
@@ -125,11 +126,11 @@ class SmartPlexIntentHandler(intent.IntentHandler):
         response.async_set_speech(speech)
         return response
 
+    @abstractmethod
     async def async_answer(
         self, intent_obj: intent.Intent, slots: dict[str, Any], texts: Texts
     ) -> str:
         """Return what to say."""
-        raise NotImplementedError
 
 
 class StorageIntent(SmartPlexIntentHandler):
