@@ -838,3 +838,37 @@ async def test_plans_that_cannot_be_made(
     assert await answer(hass, "delete anything from plex") == (
         f"{entry.title} is not answering right now, so I cannot tell."
     )
+
+
+README_EXAMPLES = [
+    ("en", "How much space is left on Plex?", "SmartPlexStorage"),
+    ("de", "Wie voll ist Plex?", "SmartPlexStorage"),
+    ("en", "What would you delete to free 200 gigabytes?", "SmartPlexCandidates"),
+    ("en", "What would the rule old movies delete?", "SmartPlexCandidates"),
+    ("en", "What was requested last week?", "SmartPlexRequests"),
+    ("en", "Which requests are pending?", "SmartPlexRequests"),
+    ("de", "Was wurde letzte Woche angefragt?", "SmartPlexRequests"),
+    ("en", "Are my Plex services OK?", "SmartPlexHealth"),
+    ("en", "Is Sonarr running?", "SmartPlexHealth"),
+    ("de", "Ist Sonarr erreichbar?", "SmartPlexHealth"),
+    ("en", "What will be deleted soon?", "SmartPlexUpcoming"),
+    ("en", "Delete Dune 2021 from Plex", "SmartPlexRequestDeletion"),
+    ("en", "Plan a cleanup with rule old movies", "SmartPlexRequestDeletion"),
+    ("en", "Confirm plan 4 7 2", "SmartPlexConfirmPlan"),
+    ("de", "Bestätige Plan 4 7 2", "SmartPlexConfirmPlan"),
+]
+
+
+@pytest.mark.usefixtures("assist")
+async def test_readme_examples_reach_their_intents(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """Every phrase the README promises is understood as the intent it names."""
+    entry = await setup_entry(hass, stack)
+    install(hass, entry)
+    readme = (INTEGRATION.parent.parent / "README.md").read_text("utf-8")
+    for language, text, intent_type in README_EXAMPLES:
+        assert text.rstrip("?") in readme
+        response = await say(hass, text, language)
+        assert response.intent is not None, text
+        assert response.intent.intent_type == intent_type, text
