@@ -467,15 +467,12 @@ async def test_candidates_fail_closed_and_need_rules(
 
 @pytest.mark.usefixtures("assist")
 async def test_upcoming_deletions(hass: HomeAssistant, stack: SimulatorStack) -> None:
-    """Quarantined items of confirmed plans, soonest first; none without an engine."""
+    """Quarantined items of confirmed plans, soonest first."""
     entry = await setup_entry(hass, stack)
-    assert await answer(hass, "what will be deleted soon") == (
-        "This version of SmartPlex does not schedule deletions."
-    )
-    install(hass, entry)
     assert await answer(hass, "upcoming plex deletions") == (
         "Nothing is scheduled for deletion."
     )
+    install(hass, entry)
     now = time.time()
     entry.runtime_data.cleanup.plans.append(
         FakePlan(
@@ -872,3 +869,70 @@ async def test_readme_examples_reach_their_intents(
         response = await say(hass, text, language)
         assert response.intent is not None, text
         assert response.intent.intent_type == intent_type, text
+
+
+def unique_radarr_movie(stack: SimulatorStack, min_size: int = 0) -> Any:
+    """A movie Radarr manages whose title no other movie or show has."""
+    world = stack.world
+    titles = [m.title for m in world.movies.values()] + [
+        s.title for s in world.shows.values()
+    ]
+    return next(
+        m
+        for m in world.movies.values()
+        if m.radarr_id is not None
+        and m.file
+        and m.file.size >= min_size
+        and "keep" not in m.labels
+        and titles.count(m.title) == 1
+    )
+
+
+@pytest.mark.usefixtures("assist")
+async def test_voice_plans_with_the_real_engine(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """A spoken request makes a real plan; only its spoken code confirms it."""
+    entry = await setup_entry(
+        hass,
+        stack,
+        (ServiceKind.RADARR,),
+        {"grace_hours": 24, "acknowledge_above_gb": 100_000},
+    )
+    cleanup = entry.runtime_data.cleanup
+    assert cleanup is not None
+    movie = unique_radarr_movie(stack)
+    spoken = await answer(hass, f"delete {movie.title} from plex")
+    found = re.match(r"Plan (\d) (\d) (\d): ", spoken)
+    assert found, spoken
+    code = "".join(found.groups())
+    [plan] = cleanup.journal.active()
+    assert (plan.code, str(plan.state)) == (code, "pending")
+    assert [item.key for item in plan.items] == [movie.rating_key]
+    wrong = "".join(str((int(digit) + 1) % 10) for digit in code)
+    await say(hass, f"confirm plan {' '.join(wrong)}")
+    assert str(plan.state) == "pending"
+    assert await answer(hass, f"confirm plan {' '.join(code)}") == (
+        f"Plan {' '.join(code)} is confirmed: 1 title, {gb(movie.file.size)}. They go "
+        "after the grace period and can be restored until then."
+    )
+    assert str(plan.state) == "confirmed"
+    # The purge waits for the grace period: stop its timer with the entry.
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.usefixtures("assist")
+async def test_large_real_plan_is_refused_by_voice(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """Above the large-plan limit the real engine's plan stays pending by voice."""
+    entry = await setup_entry(
+        hass, stack, (ServiceKind.RADARR,), {"acknowledge_above_gb": 1}
+    )
+    movie = unique_radarr_movie(stack, min_size=2 * GB)
+    spoken = await answer(hass, f"delete {movie.title} from plex")
+    assert spoken.endswith("It is large, so confirm it in the notification or the app.")
+    [plan] = entry.runtime_data.cleanup.journal.active()
+    response = await say(hass, f"confirm plan {' '.join(plan.code)}")
+    assert speech(response).startswith(f"Plan {' '.join(plan.code)} is large")
+    assert str(plan.state) == "pending"

@@ -285,11 +285,11 @@ async def test_request_deletion_without_the_action(
 
 
 async def test_upcoming_tool(hass: HomeAssistant, stack: SimulatorStack) -> None:
-    """Quarantined items soonest first; 'not available' without an engine."""
+    """Quarantined items of confirmed plans, soonest first."""
     entry = await setup_entry(hass, stack)
     instance = await api(hass)
     result = await call(instance, "plex_upcoming_deletions")
-    assert result.data == {"available": False, "deletions": []}
+    assert result.data == {"deletions": []}
     now = time.time()
     install(
         hass,
@@ -409,3 +409,22 @@ async def test_failures_are_explained(
     await hass.async_block_till_done()
     result = await call(await api(hass), "plex_request_deletion", rule_name="x")
     assert result.data["error"] == "no_rules"
+
+
+async def test_request_deletion_with_the_real_engine(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """The tool makes a real pending plan; its code stays out of the model's sight."""
+    entry = await setup_entry(hass, stack, (ServiceKind.RADARR,))
+    movie = next(
+        m for m in stack.world.movies.values() if m.radarr_id is not None and m.file
+    )
+    instance = await api(hass)
+    result = await call(
+        instance, "plex_request_deletion", rating_keys=[movie.rating_key]
+    )
+    assert not result.error
+    [plan] = entry.runtime_data.cleanup.journal.active()
+    assert result.data["plan_id"] == plan.id
+    assert str(plan.state) == "pending"
+    assert plan.code not in json.dumps(result.data)

@@ -4,7 +4,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 import re
 import time
-from typing import Any, Protocol
+from typing import Any
 
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import Context, HomeAssistant
@@ -12,6 +12,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import translation
 
 from .api import PlexItem, SmartPlexApiError
+from .cleanup.plan import ItemState, PlanItem
 from .cleanup.rules import Candidate, Rule, RuleError, RuleResult
 from .const import CONF_CAPACITY_GB, DOMAIN
 from .coordinator import SmartPlexConfigEntry, async_rule_context
@@ -22,7 +23,6 @@ from .requests import RequestRecord, RequestState
 GB = 1_000_000_000  # decimal, as the size sensors show it
 DAY = 86_400
 SERVICE_REQUEST_DELETION = "request_deletion"
-QUARANTINED = "quarantined"
 _PUNCTUATION = re.compile(r"[^\w\s]")
 _TRAILING_YEAR = re.compile(
     r"^(?P<title>.+?)\s+(?:from\s+|von\s+|aus\s+)?(?P<year>(?:19|20)\d\d)$"
@@ -387,40 +387,16 @@ def health_report(
 # --- Upcoming deletions (the cleanup engine's schedule) ----------------------------
 
 
-class UpcomingDeletion(Protocol):
-    """An item of a confirmed plan, waiting in quarantine for its purge."""
-
-    @property
-    def title(self) -> str:
-        """The title."""
-
-    @property
-    def size(self) -> int:
-        """Its bytes."""
-
-    @property
-    def state(self) -> str:
-        """Where it stands ("quarantined" while it waits)."""
-
-    @property
-    def purge_at(self) -> float | None:
-        """When it is deleted (epoch seconds), once quarantined."""
-
-
-def upcoming_deletions(entry: SmartPlexConfigEntry) -> list[UpcomingDeletion] | None:
-    """Return the quarantined items waiting for their purge, soonest first.
-
-    None when the entry has no cleanup engine. This is the one place that knows how
-    the engine keeps its plans (`cleanup.journal.active()`, each with `items`).
-    """
-    journal = getattr(getattr(entry.runtime_data, "cleanup", None), "journal", None)
-    if journal is None:
-        return None
-    waiting: list[UpcomingDeletion] = [
+def upcoming_deletions(entry: SmartPlexConfigEntry) -> list[PlanItem]:
+    """Return the quarantined items of confirmed plans, soonest purge first."""
+    cleanup = entry.runtime_data.cleanup
+    if cleanup is None:
+        return []
+    waiting = [
         item
-        for plan in journal.active()
+        for plan in cleanup.journal.active()
         for item in plan.items
-        if item.state == QUARANTINED and item.purge_at is not None
+        if item.state == ItemState.QUARANTINED and item.purge_at is not None
     ]
     return sorted(waiting, key=lambda item: item.purge_at or 0.0)
 

@@ -6,9 +6,8 @@ in `sentences/<language>/smartplex.yaml`.
 """
 
 from abc import ABC, abstractmethod
-from collections.abc import Sized
 import time
-from typing import Any, ClassVar, Protocol, override
+from typing import Any, ClassVar, override
 
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import HomeAssistant, SupportsResponse
@@ -37,6 +36,7 @@ from .assist import (
     storage_report,
     upcoming_deletions,
 )
+from .cleanup.plan import Plan
 from .const import DOMAIN
 from .coordinator import SmartPlexConfigEntry
 from .health import HealthStatus
@@ -333,8 +333,6 @@ class UpcomingIntent(SmartPlexIntentHandler):
     ) -> str:
         """Say how many titles are scheduled, their size, and the next one."""
         upcoming = upcoming_deletions(pick_entry(intent_obj.hass, slots.get("server")))
-        if upcoming is None:
-            return texts("upcoming_unavailable")
         if not upcoming:
             return texts("upcoming_none")
         first = upcoming[0]
@@ -403,39 +401,15 @@ def _title(texts: Texts, title: str, year: int | None) -> str:
     return texts("title_with_year", title=title, year=year) if year else title
 
 
-class PendingPlan(Protocol):
-    """A deletion plan waiting for confirmation, as the cleanup engine keeps it."""
-
-    @property
-    def id(self) -> str:
-        """The plan id."""
-
-    @property
-    def code(self) -> str:
-        """The three-digit code that confirms it by voice."""
-
-    @property
-    def total_gb(self) -> float:
-        """What it frees, in GB."""
-
-    @property
-    def needs_acknowledge(self) -> bool:
-        """Whether it is large enough to need an explicit acknowledgement."""
-
-    @property
-    def items(self) -> Sized:
-        """What it deletes."""
-
-
-def _pending_plan_by_code(entry: SmartPlexConfigEntry, code: str) -> PendingPlan | None:
+def _pending_plan_by_code(entry: SmartPlexConfigEntry, code: str) -> Plan | None:
     """Return the entry's plan awaiting confirmation under this code, if any.
 
     The one place that knows how the cleanup engine finds a plan by its code.
     """
-    cleanup = getattr(entry.runtime_data, "cleanup", None)
+    cleanup = entry.runtime_data.cleanup
     if cleanup is None:
         return None
-    plan: PendingPlan | None = cleanup.find_pending_by_code(code)
+    plan = cleanup.find_pending_by_code(code)
     return plan if plan is not None and plan.code == code else None
 
 

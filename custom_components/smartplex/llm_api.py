@@ -377,16 +377,14 @@ class UpcomingTool(SmartPlexTool):
         llm_context: llm.LLMContext,
     ) -> dict[str, Any]:
         """List the scheduled deletions."""
-        upcoming = upcoming_deletions(entry)
         return {
-            "available": upcoming is not None,
             "deletions": [
                 {
                     "title": item.title,
                     "size_gb": _gb(item.size),
                     "deleted_at": _iso(item.purge_at),
                 }
-                for item in (upcoming or [])[:MAX_LISTED]
+                for item in upcoming_deletions(entry)[:MAX_LISTED]
             ],
         }
 
