@@ -58,6 +58,7 @@ from .coordinator import (
 )
 from .credentials import CredentialError, CredentialVault, async_get_vault
 from .deletions import SmartPlexCleanup
+from .llm_api import async_setup_llm_api
 from .services import async_setup_services
 from .webhooks import async_register_webhook, webhook_url
 
@@ -78,6 +79,7 @@ PLATFORMS = [Platform.BINARY_SENSOR, Platform.CALENDAR, Platform.SENSOR]
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Set up SmartPlex's actions (everything else comes from config entries)."""
     async_setup_services(hass)
+    async_setup_llm_api(hass)
     return True
 
 
