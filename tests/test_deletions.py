@@ -769,3 +769,46 @@ async def test_schedule_entities(hass: HomeAssistant, stack: SimulatorStack) -> 
     await hass.async_block_till_done()
     assert hass.states.get(leaving).state == "0"
     assert hass.states.get(next_purge).state == "unknown"
+
+
+async def test_disk_pressure(hass: HomeAssistant, stack: SimulatorStack) -> None:
+    """Plan only when space is short, and then just enough to reach the target."""
+    entry = await setup_entry(hass, stack, SERVICES, LATER)
+    free = sum(d.free for d in stack.world.disks)
+    gb = 1_000_000_000
+    gated = await request(
+        hass,
+        entry.entry_id,
+        rule=NEVER_WATCHED,
+        dry_run=True,
+        free_below_gb=free / gb - 1,
+    )
+    assert gated["items"] == []
+    assert "not below" in gated["gated"]
+    everything = await request(hass, entry.entry_id, rule=NEVER_WATCHED, dry_run=True)
+    sizes = [i["size"] for i in everything["items"]]
+    target = free + sizes[0] + sizes[1] // 2  # needs the first two candidates
+    plan = await request(
+        hass,
+        entry.entry_id,
+        rule=NEVER_WATCHED,
+        dry_run=True,
+        free_below_gb=free / gb + 1,
+        target_free_gb=target / gb,
+    )
+    assert [i["rating_key"] for i in plan["items"]] == [
+        i["rating_key"] for i in everything["items"][:2]
+    ]
+    assert plan["free_before"] == free
+    assert plan["projected_free"] == free + sizes[0] + sizes[1]
+    assert plan["projected_free"] >= target
+
+
+async def test_free_space_must_be_known(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """Without Sonarr, Radarr or a capacity, pressure-gated plans are refused."""
+    entry = await setup_entry(hass, stack, (ServiceKind.TAUTULLI,), LATER)
+    with pytest.raises(ServiceValidationError) as err:
+        await request(hass, entry.entry_id, rule=NEVER_WATCHED, target_free_gb=100)
+    assert err.value.translation_key == "free_space_unknown"

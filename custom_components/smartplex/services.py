@@ -19,9 +19,10 @@ import probatio
 
 from .api import SmartPlexApiError
 from .cleanup.executor import PlanError
-from .cleanup.plan import Plan, PlanState
+from .cleanup.plan import GB, Plan, PlanState
+from .cleanup.pressure import select_for_target
 from .cleanup.rules import Candidate, Check, Rule, RuleContext, RuleError
-from .const import CONF_RULES, DOMAIN
+from .const import CONF_CAPACITY_GB, CONF_RULES, DOMAIN
 from .coordinator import SmartPlexConfigEntry, async_rule_context, request_event
 from .deletions import SmartPlexCleanup
 from .requests import RequestState
@@ -50,6 +51,9 @@ ATTR_DRY_RUN = "dry_run"
 ATTR_PLAN_ID = "plan_id"
 ATTR_ACKNOWLEDGE = "acknowledge_total_gb"
 ATTR_ACKNOWLEDGE_COUNT = "acknowledge_count"
+ATTR_FREE_BELOW = "free_below_gb"
+ATTR_TARGET_FREE = "target_free_gb"
+GIGABYTES = probatio.All(probatio.Coerce(float), probatio.Range(min=0, max=1_000_000))
 ATTR_DAYS = "days"
 ATTR_STATE = "state"
 MAX_PLAN_ITEMS = 1000
@@ -114,6 +118,8 @@ REQUEST_DELETION_SCHEMA = probatio.All(
             probatio.Optional(ATTR_LIMIT, default=500): probatio.All(
                 probatio.Coerce(int), probatio.Range(min=1, max=MAX_PLAN_ITEMS)
             ),
+            probatio.Optional(ATTR_FREE_BELOW): GIGABYTES,
+            probatio.Optional(ATTR_TARGET_FREE): GIGABYTES,
         }
     ),
     cv.has_at_least_one_key(ATTR_RULE, ATTR_RULE_NAME, ATTR_RATING_KEYS),
@@ -388,20 +394,47 @@ async def _async_request_deletion(
                 translation_placeholders={"rule": rule.name, "reason": result.refused},
             )
         candidates = list(result.candidates)
+    free: int | None = None
+    gated: str | None = None
+    if ATTR_FREE_BELOW in data or ATTR_TARGET_FREE in data:
+        free = _free_space(entry)
+        threshold = data.get(ATTR_FREE_BELOW)
+        if threshold is not None and free >= threshold * GB:
+            gated = f"{free / GB:.1f} GB free, not below {threshold:g} GB"
+            candidates = []
+        elif (target := data.get(ATTR_TARGET_FREE)) is not None:
+            candidates, _ = select_for_target(candidates, free, int(target * GB))
     plan = await cleanup.engine.async_request(
         candidates[: data[ATTR_LIMIT]],
         refused,
         rule=rule_name,
         dry_run=data[ATTR_DRY_RUN],
         requesters=_requesters(entry),
+        free_space=free,
     )
     response = _plan(plan, overseerr=cleanup.engine_has_overseerr())
+    response["gated"] = gated
     if plan.dry_run or not plan.items:
         response["plan_id"] = None
         response["code"] = None
     else:
         cleanup.async_schedule()
     return response
+
+
+def _free_space(entry: SmartPlexConfigEntry) -> int:
+    """Return free bytes from Sonarr/Radarr's disks, else the configured capacity."""
+    data = entry.runtime_data
+    storage = data.storage
+    if storage is not None and storage.last_update_success and storage.data:
+        return sum(disk.free for disk in storage.data)
+    if (capacity := entry.options.get(CONF_CAPACITY_GB)) is not None:
+        return int(capacity * GB) - data.library.model.breakdown().size
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="free_space_unknown",
+        translation_placeholders={"name": entry.title},
+    )
 
 
 def _requesters(entry: SmartPlexConfigEntry) -> Callable[[Candidate], list[str]]:

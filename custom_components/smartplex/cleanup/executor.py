@@ -142,6 +142,7 @@ class CleanupEngine:
         rule: str | None,
         dry_run: bool,
         requesters: Callable[[Candidate], list[str]] | None = None,
+        free_space: int | None = None,
     ) -> Plan:
         """Build a plan; keep it and announce it unless it is a dry run or empty."""
         services = self._services()
@@ -217,6 +218,7 @@ class CleanupEngine:
             skipped=skipped,
             needs_acknowledge=sum(i.size for i in items) > settings.acknowledge_above,
             dry_run=dry_run,
+            free_before=free_space,
         )
         if dry_run or not items:
             return plan

@@ -181,6 +181,7 @@ class Plan:
     hold_reason: str | None = None
     held_count: int | None = None  # what the second confirmation must name
     released: bool = False  # the blast-radius guard was confirmed past
+    free_before: int | None = None  # free space when planned, if known
 
     @property
     def total_size(self) -> int:
@@ -219,6 +220,10 @@ class Plan:
             "item_states": counts,
             "skipped": len(self.skipped),
             "dry_run": self.dry_run,
+            "free_before": self.free_before,
+            "projected_free": None
+            if self.free_before is None
+            else self.free_before + self.total_size,
             "hold_reason": self.hold_reason,
             "held_count": self.held_count,
         }
