@@ -494,13 +494,17 @@ async def test_postpone(hass: HomeAssistant, stack: SimulatorStack) -> None:
     assert err.value.translation_key == "plan_not_confirmed"
 
 
-async def test_changed_ids_abort(hass: HomeAssistant, stack: SimulatorStack) -> None:
-    """If Radarr's movie now carries another tmdb id, it is not touched."""
+@pytest.mark.parametrize(("field", "change"), [("tmdb_id", 1), ("year", 5)])
+async def test_changed_ids_abort(
+    hass: HomeAssistant, stack: SimulatorStack, field: str, change: int
+) -> None:
+    """If Radarr's movie now carries another tmdb id or year, it is not touched."""
     entry = await setup_entry(hass, stack, SERVICES, NOW)
     failed = async_capture_events(hass, f"{DOMAIN}_deletion_failed")
     movie = radarr_movies(stack)[0]
     plan = await request(hass, entry.entry_id, rating_keys=[movie.rating_key])
-    movie.tmdb_id += 1  # re-matched in Radarr after the plan was made
+    # Re-matched in Radarr after the plan was made.
+    setattr(movie, field, getattr(movie, field) + change)
     await call(
         hass,
         "confirm_deletion",

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from custom_components.smartplex.api import (
     ArrClient,
+    ArrMovie,
+    ArrSeries,
     OverseerrClient,
     PlexClient,
     SmartPlexApiError,
@@ -67,7 +69,7 @@ async def set_monitored(
         movie = await radarr.async_get_movie(_arr_id(item))
         if movie is None:
             return "not in radarr any more"
-        match(item, movie.tmdb_id, "tmdb")
+        match(item, movie)
         if not monitored:
             item.was_monitored = movie.monitored
         elif not item.was_monitored:
@@ -78,7 +80,7 @@ async def set_monitored(
     series = await sonarr.async_get_series(_arr_id(item))
     if series is None:
         return "not in sonarr any more"
-    match(item, series.tvdb_id, "tvdb")
+    match(item, series)
     if item.level == "show":
         if not monitored:
             item.was_monitored = series.monitored
@@ -102,13 +104,21 @@ async def set_monitored(
     return f"{len(episodes)} episodes"
 
 
-def match(item: PlanItem, found: int | None, kind: str) -> None:
-    """Abort when the service's item carries another id than the plan's."""
-    expected = item.tmdb_id if kind == "tmdb" else item.tvdb_id
-    if found != expected:
+def match(item: PlanItem, found: ArrMovie | ArrSeries) -> None:
+    """Abort when the service's item is no longer the plan's: other id or year."""
+    if isinstance(found, ArrMovie):
+        kind, seen, expected = "tmdb", found.tmdb_id, item.tmdb_id
+    else:
+        kind, seen, expected = "tvdb", found.tvdb_id, item.tvdb_id
+    if seen != expected:
         raise ItemAbortedError(
-            f"{item.manager} item {item.arr_id} now has {kind} {found}, "
+            f"{item.manager} item {item.arr_id} now has {kind} {seen}, "
             f"the plan expected {expected}"
+        )
+    if found.year and item.year and abs(found.year - item.year) > 1:
+        raise ItemAbortedError(
+            f"{item.manager} item {item.arr_id} is from {found.year}, "
+            f"the plan's from {item.year}"
         )
 
 
@@ -138,7 +148,7 @@ async def delete(services: Services, item: PlanItem, *, exclusion: bool) -> str 
         movie = await radarr.async_get_movie(_arr_id(item))
         if movie is None:
             return await gone_elsewhere(services.plex, item)
-        match(item, movie.tmdb_id, "tmdb")
+        match(item, movie)
         try:
             await radarr.async_delete_movie(
                 movie.id,
@@ -181,7 +191,7 @@ async def delete_episodes(
     series = await sonarr.async_get_series(_arr_id(item))
     if series is None:
         return await gone_elsewhere(plex, item)
-    match(item, series.tvdb_id, "tvdb")
+    match(item, series)
     if item.level == "show":
         try:
             await sonarr.async_delete_series(
