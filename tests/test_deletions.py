@@ -203,8 +203,11 @@ async def test_large_plan_needs_its_total(
     )
     plan = await request(hass, entry.entry_id, rule=NEVER_WATCHED)
     assert plan["needs_acknowledge"] is True
+    await hass.async_block_till_done()
     notifications = persistent_notification._async_get_or_create_notifications(hass)
-    assert f"{DOMAIN}_plan_{plan['plan_id']}" in notifications
+    notice = notifications[f"{DOMAIN}_plan_{plan['plan_id']}"]
+    assert f"acknowledge_total_gb: {plan['total_gb']:g}" in notice["message"]
+    assert notice["title"] == "SmartPlex: large deletion plan"
     ids = {ATTR_CONFIG_ENTRY_ID: entry.entry_id, "plan_id": plan["plan_id"]}
     for wrong in ({}, {"acknowledge_total_gb": plan["total_gb"] + 1}):
         with pytest.raises(ServiceValidationError) as err:

@@ -9,7 +9,7 @@ from homeassistant.components import persistent_notification
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import issue_registry as ir, translation
 from homeassistant.helpers.event import (
     async_track_point_in_utc_time,
     async_track_time_interval,
@@ -199,36 +199,21 @@ class SmartPlexCleanup:
 
     @callback
     def _notify(self, kind: str, data: dict[str, Any]) -> None:
-        """Fire an event for the engine; large plans also get a notification."""
+        """Fire an event for the engine; large or held plans also get a notification."""
         data = {ATTR_CONFIG_ENTRY_ID: self.entry.entry_id} | data
         for when in ("expires", "purge_at"):
             if data.get(when) is not None:
                 data[when] = datetime.fromtimestamp(data[when], UTC).isoformat()
         self.hass.bus.async_fire(EVENT_PREFIX + kind, data)
-        if kind == "deletion_requested" and data["needs_acknowledge"]:
-            persistent_notification.async_create(
-                self.hass,
-                f"Plan {data['code']} would delete {data['items']} items "
-                f"({data['total_gb']:g} GB). Confirming it needs that total: "
-                f"call smartplex.confirm_deletion with acknowledge_total_gb: "
-                f"{data['total_gb']:g}.",
-                title="SmartPlex: large deletion plan",
-                notification_id=f"{DOMAIN}_plan_{data['plan_id']}",
-            )
-        elif kind == "deletion_held":
-            persistent_notification.async_create(
-                self.hass,
-                f"Plan {data['code']} is held before its purge: it would delete "
-                f"{data['hold_reason']}. To go ahead, call smartplex.confirm_deletion "
-                f"with acknowledge_count: {data['held_count']}; to stop it, use "
-                "smartplex.restore.",
-                title="SmartPlex: large purge held",
-                notification_id=f"{DOMAIN}_plan_{data['plan_id']}",
+        notification_id = f"{DOMAIN}_plan_{data.get('plan_id')}"
+        if (kind == "deletion_requested" and data["needs_acknowledge"]) or (
+            kind == "deletion_held"
+        ):
+            self.entry.async_create_task(
+                self.hass, self._async_explain(kind, data, notification_id)
             )
         elif kind in ("deletion_confirmed", "deletion_completed"):
-            persistent_notification.async_dismiss(
-                self.hass, f"{DOMAIN}_plan_{data['plan_id']}"
-            )
+            persistent_notification.async_dismiss(self.hass, notification_id)
         if kind == "deletion_failed" and data.get("final"):
             ir.async_create_issue(
                 self.hass,
@@ -251,6 +236,28 @@ class SmartPlexCleanup:
                 data["size"] / GB,
                 data["plan_id"],
             )
+
+    async def _async_explain(
+        self, kind: str, data: dict[str, Any], notification_id: str
+    ) -> None:
+        """Tell people, in their language, why a plan needs a second look."""
+        strings = await translation.async_get_translations(
+            self.hass, self.hass.config.language, "common", [DOMAIN]
+        )
+        prefix = f"component.{DOMAIN}.common.{kind}_notification"
+        values = {
+            "code": data["code"],
+            "items": data["items"],
+            "total_gb": f"{data['total_gb']:g}",
+            "reason": data.get("hold_reason") or "",
+            "count": data.get("held_count") or 0,
+        }
+        persistent_notification.async_create(
+            self.hass,
+            strings[f"{prefix}_message"].format(**values),
+            title=strings[f"{prefix}_title"],
+            notification_id=notification_id,
+        )
 
     async def _async_deleted(self, items: list[PlanItem]) -> None:
         """Drop deleted items from the model at once and refresh free space."""
