@@ -511,6 +511,37 @@ class World:
             self._disk(file.path).media_used -= file.size
             self.version += 1
 
+    def _playable(self) -> list[Movie | Episode]:
+        """Return every movie and episode (the items that have files)."""
+        return [*self.movies.values(), *self.episodes.values()]
+
+    def unmount(self, root: str) -> list[MediaFile]:
+        """Take a disk away: its files vanish (Plex marks them `deletedAt`), space stays."""
+        files = [
+            item.file
+            for item in self._playable()
+            if item.file is not None
+            and item.file.exists
+            and item.file.path.startswith(root)
+        ]
+        for file in files:
+            file.exists = False
+        self.version += 1
+        return files
+
+    def mount(self, files: list[MediaFile]) -> None:
+        """Bring back what `unmount` took; a scan since dropped their items: list them."""
+        back = {id(file) for file in files}
+        for file in files:
+            file.exists = True
+        for item in self._playable():
+            if item.file is not None and id(item.file) in back and not item.in_plex:
+                item.in_plex = True
+                item.updated_at = max(item.updated_at, self.now)
+                if isinstance(item, Episode):
+                    self.shows[item.show_key].in_plex = True
+        self.version += 1
+
     def scan(self, section_id: int) -> list[int]:
         """Let Plex drop what lost its files; return the rating keys removed."""
         removed: list[int] = []

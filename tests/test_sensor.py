@@ -94,6 +94,7 @@ async def test_incremental_sync_reads_only_changes(
         "changed": 1,
         "removed": 0,
         "items": len(entry.runtime_data.library.model.items),
+        "implausible": None,
     }
     listings = [r for r in stack.plex.requests if r.path.endswith("/all")]
     assert all(

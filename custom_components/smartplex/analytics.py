@@ -53,6 +53,7 @@ class AnalyticsModel:
     # Set when plays are known only from then on: questions reaching further back
     # raise rather than mistake "no data" for "never watched".
     since: int | None = None
+    total_plays: int = 0  # each play once (a show's stats repeat its episodes')
 
     def get(self, rating_key: int) -> WatchStats | None:
         """Return the statistics of an item, or None when it was never played."""
@@ -150,6 +151,7 @@ def from_tautulli(
         stats={key: (count, last[key], users[key]) for key, count in plays.items()},
         starts=array("q", starts),
         since=since,
+        total_plays=len(starts),
     )
 
 
@@ -157,9 +159,11 @@ def from_plex(library: LibraryModel) -> AnalyticsModel:
     """Read Plex's view counts, which know only the token owner and no play times."""
     plays: Counter[int] = Counter()
     last: dict[int, int | None] = {}
+    total = 0
     for item in library.items.values():
         if item.type not in ("movie", "episode") or item.view_count <= 0:
             continue
+        total += item.view_count
         viewed = item.last_viewed_at
         for key in (item.rating_key, item.show_key):
             if key is None:
@@ -174,6 +178,7 @@ def from_plex(library: LibraryModel) -> AnalyticsModel:
         source=AnalyticsSource.PLEX,
         stats={key: (count, last[key], 1) for key, count in plays.items()},
         starts=None,
+        total_plays=total,
     )
 
 

@@ -17,6 +17,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 
 from .analytics import (
     AnalyticsModel,
+    AnalyticsSource,
     AnalyticsSummary,
     from_plex,
     from_tautulli,
@@ -53,6 +54,7 @@ from .const import (
 )
 from .health import PLEX_KEY, CheckOutcome, HealthStatus, ServiceHealth, Transition
 from .library import LibraryModel, SyncResult, async_sync_library
+from .plausibility import Implausible, ImplausibleDataError, check_plays
 from .requests import RequestRecord, RequestStore, WebhookResult
 
 if TYPE_CHECKING:
@@ -139,6 +141,8 @@ class SmartPlexLibraryCoordinator(SmartPlexCoordinator[LibraryModel]):
         self.health = health
         self.model = LibraryModel()
         self.last_result: SyncResult | None = None
+        # Why the last sync was not believed (the model kept what came before it).
+        self.implausible: str | None = None
         self._full_due = True
         self._sync_lock = asyncio.Lock()
         self._store: Store[dict[str, object]] = Store(
@@ -204,14 +208,67 @@ class SmartPlexLibraryCoordinator(SmartPlexCoordinator[LibraryModel]):
         return self.model
 
     async def async_sync(self, *, full: bool) -> SyncResult:
-        """Bring the model up to date with Plex (one sync at a time); save it."""
+        """Bring the model up to date with Plex (one sync at a time); save it.
+
+        While the last answer was not believed every sync is full: only a whole
+        listing shows that the files are back.
+        """
+        full = full or self.implausible is not None
         async with self._sync_lock:
             result = await async_sync_library(self.plex, self.model, full=full)
+            self.implausible = _async_judge(
+                self,
+                "library_implausible",
+                "section",
+                self.implausible,
+                result.implausible,
+            )
         if full:
             self._full_due = False
         self._store.async_delay_save(self.model.as_stored, STORE_SAVE_DELAY)
         self.last_result = result
         return result
+
+    async def async_snapshot(self) -> LibraryModel:
+        """Return the model once no sync is half applied; refuse one not believed."""
+        async with self._sync_lock:
+            if self.implausible is not None:
+                raise ImplausibleDataError(self.implausible)
+            return self.model.snapshot()
+
+
+@callback
+def _async_judge(
+    coordinator: SmartPlexCoordinator[Any],
+    kind: str,
+    subject: str,
+    previous: str | None,
+    found: Implausible | None,
+) -> str | None:
+    """Raise or clear the repair issue of an answer not believed; return why."""
+    issue_id = f"{kind}_{coordinator.config_entry.entry_id}"
+    if found is None:
+        if previous is not None:
+            LOGGER.info("Believable again, cleanup may run: %s", coordinator.name)
+        # Also one left by the entry before a reload.
+        ir.async_delete_issue(coordinator.hass, DOMAIN, issue_id)
+        return None
+    if previous is None:
+        LOGGER.warning("Not believed, cleanup stopped: %s", found.reason)
+    ir.async_create_issue(
+        coordinator.hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=kind,
+        translation_placeholders={
+            subject: found.subject,
+            "before": str(found.before),
+            "after": str(found.after),
+        },
+    )
+    return found.reason
 
 
 class SmartPlexStorageCoordinator(SmartPlexCoordinator[list[DiskSpace]]):
@@ -290,6 +347,9 @@ class SmartPlexAnalyticsCoordinator(SmartPlexCoordinator[AnalyticsSummary]):
         self.library = library
         self.health = health
         self.tautulli_key = tautulli_key
+        # Why the last history was not believed (the sensors keep the one before).
+        self.implausible: str | None = None
+        self._last_good: dict[AnalyticsSource, int] = {}
 
     def _tautulli(self) -> TautulliClient | None:
         """Return Tautulli's client when it is configured, readable and enabled."""
@@ -336,7 +396,17 @@ class SmartPlexAnalyticsCoordinator(SmartPlexCoordinator[AnalyticsSummary]):
         library = self.library.model.snapshot()
         if model is None:
             model = from_plex(library)
-        return await self.hass.async_add_executor_job(
+        found = check_plays(
+            model.source.capitalize(),
+            self._last_good.get(model.source),
+            model.total_plays,
+        )
+        self.implausible = _async_judge(
+            self, "analytics_implausible", "source", self.implausible, found
+        )
+        if found is not None:
+            return self.data
+        summary = await self.hass.async_add_executor_job(
             partial(
                 summarize,
                 model,
@@ -350,6 +420,8 @@ class SmartPlexAnalyticsCoordinator(SmartPlexCoordinator[AnalyticsSummary]):
                 fallback_reason=fallback_reason,
             )
         )
+        self._last_good[model.source] = model.total_plays
+        return summary
 
 
 class SmartPlexHealthCoordinator(SmartPlexCoordinator[dict[str, ServiceHealth]]):
@@ -684,6 +756,18 @@ class SmartPlexRulesCoordinator(SmartPlexCoordinator[dict[str, RuleResult]]):
         """Apply every rule to one snapshot, in the executor."""
         try:
             context = await async_rule_context(self.config_entry.runtime_data)
+        except ImplausibleDataError as err:
+            return {
+                rule.name: RuleResult(
+                    rule=rule.name,
+                    refused=err.reason,
+                    evaluated=0,
+                    matched=0,
+                    reclaimable=0,
+                    unknown=(),
+                )
+                for rule in self.rules
+            }
         except SmartPlexApiError as err:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
@@ -696,12 +780,19 @@ class SmartPlexRulesCoordinator(SmartPlexCoordinator[dict[str, RuleResult]]):
 
 
 async def async_rule_context(data: SmartPlexData) -> RuleContext:
-    """Snapshot what rules look at; raise when Plex cannot say what is playing."""
+    """Snapshot what rules look at; raise when Plex cannot say what is playing.
+
+    Raises ImplausibleDataError while the library or the play data is not believed.
+    """
+    library = await data.library.async_snapshot()
+    if data.analytics.implausible is not None:
+        raise ImplausibleDataError(data.analytics.implausible)
     now_playing = await data.plex.async_get_playing_keys()
+    # Play data not believed from now on leaves the last good summary in place.
     summary = data.analytics.data if data.analytics.last_update_success else None
     now = time.time()
     return RuleContext(
-        data.library.model.snapshot(),
+        library,
         summary.model if summary else None,
         analytics_age=now - summary.computed_at if summary else None,
         requests=data.requests.requests.snapshot() if data.requests else None,

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from .api import PlexClient, PlexItem, PlexSection
+from .plausibility import Implausible, check_library
 
 STORE_FORMAT = 2
 ITEM_FIELDS = PlexItem._fields
@@ -30,6 +31,16 @@ class Breakdown:
 
 
 type Row = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """The model as a sync found it: what `LibraryModel.rollback` goes back to."""
+
+    sections: dict[int, PlexSection]
+    watermark: int
+    last_full_sync: float | None
+    available: dict[int, int]  # movies and episodes with their file, per section
 
 
 class ItemView(Mapping[int, PlexItem]):
@@ -73,6 +84,9 @@ class LibraryModel:
     _groups: dict[tuple[int, str, str], list[int]] = field(
         default_factory=dict, repr=False
     )
+    _available: dict[int, int] = field(default_factory=dict, repr=False)
+    # While a sync runs: each touched item's row from before it (None: it is new).
+    _undo: dict[int, Row | None] | None = field(default=None, repr=False)
 
     def _account(self, item: PlexItem, sign: int) -> None:
         """Add (sign 1) or take away (sign -1) an item's share of the totals."""
@@ -80,6 +94,10 @@ class LibraryModel:
         self._counts[key] = self._counts.get(key, 0) + sign
         if item.type == "show":
             return
+        if not item.file_missing:
+            self._available[item.section_id] = (
+                self._available.get(item.section_id, 0) + sign
+            )
         for name, attribute in (("total", "type"), *QUALITY_FIELDS.items()):
             value = getattr(item, attribute) or "unknown"
             group = self._groups.setdefault((item.section_id, name, value), [0, 0])
@@ -97,6 +115,8 @@ class LibraryModel:
         old = self._rows.get(item.rating_key)
         if old == row:
             return False
+        if self._undo is not None:
+            self._undo.setdefault(item.rating_key, old)
         if old is not None:
             self._account(PlexItem._make(old), -1)
         self._rows[item.rating_key] = row
@@ -105,7 +125,56 @@ class LibraryModel:
 
     def _remove(self, rating_key: int) -> None:
         """Forget an item."""
-        self._account(PlexItem._make(self._rows.pop(rating_key)), -1)
+        row = self._rows.pop(rating_key)
+        if self._undo is not None:
+            self._undo.setdefault(rating_key, row)
+        self._account(PlexItem._make(row), -1)
+
+    def checkpoint(self) -> Checkpoint:
+        """Start remembering what changes, so that `rollback` can undo it."""
+        # An empty model has nothing to protect: rollback just empties it again.
+        self._undo = {} if self._rows else None
+        return Checkpoint(
+            dict(self.sections),
+            self.watermark,
+            self.last_full_sync,
+            dict(self._available),
+        )
+
+    def commit(self) -> None:
+        """Keep what changed since the checkpoint."""
+        self._undo = None
+
+    def rollback(self, checkpoint: Checkpoint) -> None:
+        """Go back to the checkpoint: every item, section and date as they were."""
+        if self._undo is None:
+            self._rows.clear()
+            self._counts.clear()
+            self._groups.clear()
+            self._available.clear()
+        else:
+            undo, self._undo = self._undo, None
+            for rating_key, old in undo.items():
+                if (row := self._rows.get(rating_key)) is not None:
+                    self._account(PlexItem._make(row), -1)
+                if old is None:
+                    self._rows.pop(rating_key, None)
+                else:
+                    self._rows[rating_key] = old
+                    self._account(PlexItem._make(old), 1)
+        self.sections = dict(checkpoint.sections)
+        self.watermark = checkpoint.watermark
+        self.last_full_sync = checkpoint.last_full_sync
+
+    def availability(self, checkpoint: Checkpoint) -> Iterator[tuple[str, int, int]]:
+        """Yield (title, then, now) of movies and episodes with their file, per section.
+
+        Only sections that are still there: one Plex no longer lists was removed on
+        purpose, and nothing of it can become a candidate.
+        """
+        for section_id, before in checkpoint.available.items():
+            if (section := self.sections.get(section_id)) is not None:
+                yield section.title, before, self._available.get(section_id, 0)
 
     def snapshot(self) -> LibraryModel:
         """Return a copy that later syncs do not change (items are immutable tuples)."""
@@ -116,6 +185,7 @@ class LibraryModel:
             last_full_sync=self.last_full_sync,
             _counts=dict(self._counts),
             _groups={key: list(value) for key, value in self._groups.items()},
+            _available=dict(self._available),
         )
 
     def upsert(self, items: Iterable[PlexItem]) -> int:
@@ -232,6 +302,7 @@ class SyncResult:
     changed: int
     removed: int
     items: int
+    implausible: Implausible | None = None
 
 
 async def async_sync_library(
@@ -243,7 +314,35 @@ async def async_sync_library(
     the watermark, then compares each section's item counts with Plex's: a mismatch
     (something was removed) relists that section. Items are taken a page at a time, so
     the event loop is never held for a whole library.
+
+    A sync applies whole or not at all: one that fails, or that finds most of a
+    section gone or unavailable at once (see plausibility.py), leaves the model as it
+    was and says why.
     """
+    checkpoint = model.checkpoint()
+    try:
+        result = await _async_sync(plex, model, full=full)
+    except BaseException:
+        model.rollback(checkpoint)
+        raise
+    if implausible := check_library(model.availability(checkpoint)):
+        model.rollback(checkpoint)
+        return SyncResult(
+            full=full,
+            sections=result.sections,
+            changed=0,
+            removed=0,
+            items=len(model.items),
+            implausible=implausible,
+        )
+    model.commit()
+    return result
+
+
+async def _async_sync(
+    plex: PlexClient, model: LibraryModel, *, full: bool
+) -> SyncResult:
+    """Apply Plex's answer to the model, as it comes."""
     sections = [s for s in await plex.async_get_sections() if s.type in SYNCED_TYPES]
     # One bound for every section: items of a later section may be older than what an
     # earlier one just brought in, and must not be skipped.

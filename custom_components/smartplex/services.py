@@ -25,6 +25,7 @@ from .cleanup.rules import Candidate, Check, Rule, RuleContext, RuleError
 from .const import CONF_CAPACITY_GB, CONF_RULES, DOMAIN
 from .coordinator import SmartPlexConfigEntry, async_rule_context, request_event
 from .deletions import SmartPlexCleanup
+from .plausibility import ImplausibleDataError
 from .requests import RequestState
 
 SERVICE_SYNC = "sync"
@@ -236,6 +237,12 @@ async def _async_rule_context(entry: SmartPlexConfigEntry) -> RuleContext:
     """Gather what rules look at; fail closed when what is playing cannot be read."""
     try:
         return await async_rule_context(entry.runtime_data)
+    except ImplausibleDataError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="data_implausible",
+            translation_placeholders={"reason": err.reason},
+        ) from err
     except SmartPlexApiError as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
