@@ -1,7 +1,8 @@
-"""A real `hass` process: SmartPlex added over the REST API shows the household, and loads again after a restart."""
+"""A real `hass` process: SmartPlex added over its API shows the household, and loads again after a restart or a crash."""
 
 from importlib.metadata import PackageNotFoundError, version
 import re
+import signal
 
 import pytest
 
@@ -73,7 +74,7 @@ async def _assert_household_shown(hass: RealHass) -> None:
 async def test_real_hass_shows_the_household_and_survives_a_restart(
     socket_enabled: None,
 ) -> None:
-    """Onboard a real hass, add SmartPlex like a user, restart it: values come back."""
+    """Onboard a real hass, add SmartPlex like a user, restart and kill it: it comes back."""
     if missing := _missing_demo_requirements():
         pytest.fail(
             "The demo requirements are not installed (run script/setup --demo): "
@@ -93,4 +94,9 @@ async def test_real_hass_shows_the_household_and_survives_a_restart(
         assert _smartplex_errors(hass) == []
         issues = await hass.websocket_command({"type": "repairs/list_issues"})
         assert [i for i in issues["issues"] if not i["ignored"]] == []
+
+        assert await hass.kill() == -signal.SIGKILL
+        await hass.start()
+        await hass.wait_until_loaded()
+        assert (await hass.entry())["num_subentries"] == 4
     assert not hass.running
