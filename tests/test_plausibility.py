@@ -25,6 +25,7 @@ from custom_components.smartplex.plausibility import (
     check_plays,
     check_section,
 )
+from custom_components.smartplex.repairs import async_create_fix_flow
 from simulators import Fault, SimulatorStack
 from simulators.world import MOVIE_ROOT, MOVIE_SECTION, SHOW_SECTION, TV_ROOT
 
@@ -268,7 +269,7 @@ async def test_unmounted_disk_is_not_believed(
     assert found is not None
     assert found.translation_key == "library_implausible"
     assert found.severity is ir.IssueSeverity.ERROR
-    assert not found.is_fixable
+    assert found.is_fixable
     assert found.translation_placeholders == {
         "section": title,
         "before": str(before),
@@ -414,3 +415,57 @@ async def test_reload_accepts_a_history_deleted_on_purpose(
     assert entry.runtime_data.analytics.implausible is None
     assert entry.runtime_data.analytics.data.model.total_plays == 5
     assert issue(hass, "analytics_implausible", entry.entry_id) is None
+
+
+async def test_accept_a_library_emptied_on_purpose(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """The repair's fix flow takes Plex's answer as it is, after a person confirms."""
+    entry = await setup_entry(hass, stack)
+    library = entry.runtime_data.library
+    files = stack.world.unmount(MOVIE_ROOT)
+    assert stack.world.scan(MOVIE_SECTION)
+    await sync(hass, entry.entry_id, full=False)
+    assert library.implausible is not None
+    found = issue(hass, "library_implausible", entry.entry_id)
+    assert found is not None
+    flow = await async_create_fix_flow(hass, found.issue_id, found.data)
+    flow.hass = hass
+    form = await flow.async_step_init()
+    assert form["type"] == "form"
+    assert form["description_placeholders"] == {"reason": library.implausible}
+    done = await flow.async_step_confirm({})
+    assert done["type"] == "create_entry"
+    assert library.implausible is None
+    assert library.model.count(MOVIE_SECTION, "movie") == 0
+    assert len(files) > 0
+    assert issue(hass, "library_implausible", entry.entry_id) is None
+
+
+async def test_purges_wait_while_not_believed(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """A confirmed plan does not purge while the library is not believed."""
+    entry = await setup_entry(hass, stack, (ServiceKind.RADARR,), {"grace_hours": 0})
+    movie = next(m for m in stack.world.movies.values() if m.radarr_id and m.file)
+    plan = await call(
+        hass,
+        "request_deletion",
+        **{ATTR_CONFIG_ENTRY_ID: entry.entry_id, "rating_keys": [movie.rating_key]},
+    )
+    files = stack.world.unmount(TV_ROOT)
+    await sync(hass, entry.entry_id, full=True)
+    assert entry.runtime_data.library.implausible is not None
+    await call(
+        hass,
+        "confirm_deletion",
+        **{ATTR_CONFIG_ENTRY_ID: entry.entry_id, "plan_id": plan["plan_id"]},
+    )
+    await entry.runtime_data.cleanup.async_run()
+    assert movie.file is not None
+    assert movie.file.exists
+    stack.world.mount(files)
+    await sync(hass, entry.entry_id, full=True)
+    entry.runtime_data.cleanup.journal.plans[plan["plan_id"]].items[0].next_attempt = 0
+    await entry.runtime_data.cleanup.async_run()
+    assert not movie.file.exists

@@ -18,6 +18,7 @@ from .const import CONF_CAPACITY_GB, DOMAIN
 from .coordinator import SmartPlexConfigEntry, async_rule_context
 from .health import HealthStatus, ServiceHealth
 from .library import LibraryModel
+from .plausibility import ImplausibleDataError
 from .requests import RequestRecord, RequestState
 
 GB = 1_000_000_000  # decimal, as the size sensors show it
@@ -242,6 +243,8 @@ async def async_rule_result(
         context = await async_rule_context(entry.runtime_data)
     except SmartPlexApiError as err:
         raise AssistError("plex_unavailable", server=entry.title) from err
+    except ImplausibleDataError as err:
+        raise AssistError("data_implausible", reason=err.reason) from err
     return await hass.async_add_executor_job(context.evaluate, parsed)
 
 

@@ -207,15 +207,18 @@ class SmartPlexLibraryCoordinator(SmartPlexCoordinator[LibraryModel]):
             ) from err
         return self.model
 
-    async def async_sync(self, *, full: bool) -> SyncResult:
+    async def async_sync(self, *, full: bool, accept: bool = False) -> SyncResult:
         """Bring the model up to date with Plex (one sync at a time); save it.
 
         While the last answer was not believed every sync is full: only a whole
-        listing shows that the files are back.
+        listing shows that the files are back. `accept` believes it whatever it says
+        (a person confirmed that the media really went).
         """
-        full = full or self.implausible is not None
+        full = full or accept or self.implausible is not None
         async with self._sync_lock:
-            result = await async_sync_library(self.plex, self.model, full=full)
+            result = await async_sync_library(
+                self.plex, self.model, full=full, accept=accept
+            )
             self.implausible = _async_judge(
                 self,
                 "library_implausible",
@@ -259,7 +262,10 @@ def _async_judge(
         coordinator.hass,
         DOMAIN,
         issue_id,
-        is_fixable=False,
+        # A library really emptied on purpose is accepted by a person; play history
+        # is accepted by reloading the entry (its baseline is not stored).
+        is_fixable=kind == "library_implausible",
+        data={"entry_id": coordinator.config_entry.entry_id, "kind": kind},
         severity=ir.IssueSeverity.ERROR,
         translation_key=kind,
         translation_placeholders={

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 import time
 from typing import Any
 
@@ -39,7 +40,8 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
-from .coordinator import SmartPlexConfigEntry, SmartPlexCoordinator
+from .coordinator import SmartPlexConfigEntry, SmartPlexCoordinator, SmartPlexData
+from .health import PLEX_KEY
 
 STORE_VERSION = 1
 SAFETY_INTERVAL = timedelta(minutes=5)
@@ -167,7 +169,7 @@ class SmartPlexCleanup:
             sonarr=sonarr,
             overseerr=overseerr,
             plex_deletion_allowed=data.server.allow_media_deletion,
-            disabled=data.health.is_disabled,
+            disabled=partial(_unusable, data),
         )
 
     def _settings(self) -> Settings:
@@ -266,6 +268,15 @@ class SmartPlexCleanup:
         data.library.async_update_listeners()
         if data.storage is not None:
             await data.storage.async_request_refresh()
+
+
+def _unusable(data: SmartPlexData, key: str) -> bool:
+    """Whether purges must wait for a service: disabled, or Plex's data not believed."""
+    if data.health.is_disabled(key):
+        return True
+    return key == PLEX_KEY and (
+        data.library.implausible is not None or data.analytics.implausible is not None
+    )
 
 
 class SmartPlexPlansCoordinator(SmartPlexCoordinator[Schedule]):

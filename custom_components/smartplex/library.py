@@ -306,7 +306,7 @@ class SyncResult:
 
 
 async def async_sync_library(
-    plex: PlexClient, model: LibraryModel, *, full: bool
+    plex: PlexClient, model: LibraryModel, *, full: bool, accept: bool = False
 ) -> SyncResult:
     """Bring the model up to date with every movie and show section of Plex.
 
@@ -317,7 +317,7 @@ async def async_sync_library(
 
     A sync applies whole or not at all: one that fails, or that finds most of a
     section gone or unavailable at once (see plausibility.py), leaves the model as it
-    was and says why.
+    was and says why, unless a person accepted the new figures (`accept`).
     """
     checkpoint = model.checkpoint()
     try:
@@ -325,7 +325,7 @@ async def async_sync_library(
     except BaseException:
         model.rollback(checkpoint)
         raise
-    if implausible := check_library(model.availability(checkpoint)):
+    if not accept and (implausible := check_library(model.availability(checkpoint))):
         model.rollback(checkpoint)
         return SyncResult(
             full=full,

@@ -1,4 +1,4 @@
-"""Repair flows: re-enable a service SmartPlex disabled after repeated failures."""
+"""Repair flows: re-enable a disabled service; accept a library that really shrank."""
 
 from typing import Any
 
@@ -7,6 +7,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 import probatio
 
+from .api import SmartPlexApiError
 from .coordinator import SmartPlexConfigEntry
 
 
@@ -51,11 +52,50 @@ class EnableServiceFlow(RepairsFlow):
         )
 
 
+class AcceptLibraryFlow(RepairsFlow):
+    """Believe a library that lost most of a section, once a person says it is true."""
+
+    def __init__(self, entry_id: str) -> None:
+        """Remember which entry."""
+        self.entry_id = entry_id
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        """Start with the confirmation step."""
+        return await self.async_step_confirm()
+
+    async def async_step_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        """On confirmation, sync fully and take Plex's answer as it is."""
+        entry: SmartPlexConfigEntry | None = self.hass.config_entries.async_get_entry(
+            self.entry_id
+        )
+        if entry is None or entry.state is not ConfigEntryState.LOADED:
+            return self.async_abort(reason="entry_not_loaded")
+        library = entry.runtime_data.library
+        if user_input is None:
+            return self.async_show_form(
+                step_id="confirm",
+                data_schema=probatio.Schema({}),
+                description_placeholders={"reason": str(library.implausible)},
+            )
+        try:
+            await library.async_sync(full=True, accept=True)
+        except SmartPlexApiError:
+            return self.async_abort(reason="sync_failed")
+        library.async_set_updated_data(library.model)
+        return self.async_create_entry(data={})
+
+
 async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, Any] | None
 ) -> RepairsFlow:
-    """Create the flow of a fixable SmartPlex issue (a disabled service)."""
+    """Create the flow of a fixable SmartPlex issue."""
     issue_data = data or {}
+    if issue_data.get("kind") == "library_implausible":
+        return AcceptLibraryFlow(str(issue_data.get("entry_id")))
     return EnableServiceFlow(
         str(issue_data.get("entry_id")), str(issue_data.get("service_key"))
     )
