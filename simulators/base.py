@@ -25,24 +25,21 @@ HEX = "0123456789abcdef"
 class Fault(StrEnum):
     """A failure a simulator can be told to show, on every path or below a prefix."""
 
-    UNAUTHORIZED = "unauthorized"  # the credential is rejected (public paths answer)
+    # The credential is rejected (401 or the service's own way) or not allowed (403);
+    # the paths a service answers without a credential still answer.
+    UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"
     SERVER_ERROR = "server_error"
     MALFORMED = "malformed"  # status 200 and half of the body
     TRUNCATED = "truncated"  # the whole body announced, half of it sent, hung up
     RATE_LIMITED = "rate_limited"  # 429 with Retry-After
-    SLOW = "slow"  # answers after `delay` seconds: a timeout for a patient-less client
+    SLOW = "slow"  # answers after `delay` seconds: a timeout for a less patient client
     RESET = "reset"  # the connection is dropped unanswered (refused, for one path)
     DOWN = "down"  # nothing listens: connections are refused (whole simulator only)
     MISSING_FIELDS = "missing_fields"  # every scalar field of the answer left out
     NULL_FIELDS = "null_fields"  # every scalar field of the answer null
     NUMBERS_AS_STRINGS = "numbers_as_strings"  # every number of the answer a string
-
-
-SCHEMA_FAULTS = frozenset(
-    {Fault.MISSING_FIELDS, Fault.NULL_FIELDS, Fault.NUMBERS_AS_STRINGS}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +67,7 @@ class Simulator:
     """An aiohttp server faking one service, with recording and fault injection."""
 
     name = "simulator"
-    # Path prefixes the service answers without a credential (UNAUTHORIZED spares them).
+    # Path prefixes the service answers without a credential (401/403 spare them).
     public_paths: tuple[str, ...] = ()
     # Fields the schema faults leave alone: the envelope that names the service.
     envelope_fields: frozenset[str] = frozenset()
@@ -221,7 +218,9 @@ class Simulator:
     ) -> web.StreamResponse:
         """Answer according to the fault of the request's path."""
         fault = self.fault_for(request.path)
-        if fault is Fault.UNAUTHORIZED and request.path.startswith(self.public_paths):
+        if fault in {Fault.UNAUTHORIZED, Fault.FORBIDDEN} and request.path.startswith(
+            self.public_paths
+        ):
             fault = None
         match fault:
             case None | Fault.DOWN:

@@ -219,11 +219,16 @@ async def test_fault_below_a_prefix_longest_wins(
 @pytest.mark.parametrize(
     ("name", "public"), [("plex", "/identity"), ("overseerr", "/api/v1/status")]
 )
-async def test_unauthorized_spares_public_paths(
-    stack: SimulatorStack, session: aiohttp.ClientSession, name: str, public: str
+@pytest.mark.parametrize("fault", [Fault.UNAUTHORIZED, Fault.FORBIDDEN])
+async def test_rejections_spare_public_paths(
+    stack: SimulatorStack,
+    session: aiohttp.ClientSession,
+    name: str,
+    public: str,
+    fault: Fault,
 ) -> None:
     sim, url, headers = probe(stack, name)
-    sim.set_fault(Fault.UNAUTHORIZED)
+    sim.set_fault(fault)
     async with session.get(sim.url + public) as response:
         assert response.status == 200
     async with session.get(url, headers=headers) as response:

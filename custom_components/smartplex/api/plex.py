@@ -228,10 +228,22 @@ class PlexClient:
                 return
 
     async def async_get_playing_keys(self) -> frozenset[int]:
-        """Return the rating keys being played now, with their seasons and shows."""
-        container = await self._container("/status/sessions")
+        """Return the rating keys being played now, with their seasons and shows.
+
+        An answer that does not count its sessions, or a session that names no item,
+        leaves what is playing unknown: an error, never "nothing".
+        """
+        path = "/status/sessions"
+        container = await self._container(path)
+        sessions = container.get("Metadata") or ()
+        if parse_int(container.get("size")) != len(sessions):
+            raise SmartPlexResponseError("Plex", f"{path}: sessions not counted")
         keys: set[int] = set()
-        for session in container.get("Metadata") or ():
+        for session in sessions:
+            if not isinstance(session, Mapping) or not parse_int(
+                session.get("ratingKey")
+            ):
+                raise SmartPlexResponseError("Plex", f"{path}: session without item")
             for field in ("ratingKey", "parentRatingKey", "grandparentRatingKey"):
                 if (key := parse_int(session.get(field))) is not None:
                     keys.add(key)
