@@ -32,7 +32,7 @@ from simulators import Fault, Simulator, SimulatorStack
 from simulators.webhooks import post_json, send_overseerr_webhook, send_plex_webhook
 from tests.common import make_entry, service_of
 
-from .conftest import MATRIX_PROPERTY
+from .matrix import MATRIX_PROPERTY
 
 CLIENT_TIMEOUT = 0.3  # seconds a client waits in the timeout column
 SLOW_ANSWER = 5.0  # seconds the slow simulator takes: well past the client timeout
@@ -198,7 +198,9 @@ def coordinators(entry: MockConfigEntry) -> dict[str, DataUpdateCoordinator[Any]
     }
 
 
-def entity_states(hass: HomeAssistant, entry: MockConfigEntry) -> Iterator[Any]:
+def entity_states(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> Iterator[tuple[str, str, str | None]]:
     """Yield (concern, entity id, state) of every SmartPlex entity of the entry."""
     concerns = {id(c): concern for concern, c in coordinators(entry).items()}
     for platform in entity_platform.async_get_platforms(hass, DOMAIN):
@@ -351,10 +353,12 @@ async def check_health(
         smartplex_issues(hass) == expected_issues,
         smartplex_issues(hass),
     )
+    asked = [flow["step_id"] for flow in reauth_flows(hass, entry)]
+    step = "reauth_confirm" if key == PLEX_KEY else "reauth_service"
     cell.check(
-        "reauth started for a rejected credential",
-        bool(reauth_flows(hass, entry)) == (cell.kind is Kind.AUTH),
-        reauth_flows(hass, entry),
+        "reauth asks for the rejected credential",
+        asked == ([step] if cell.kind is Kind.AUTH else []),
+        asked,
     )
 
 
