@@ -235,15 +235,18 @@ class PlexClient:
         """
         path = "/status/sessions"
         container = await self._container(path)
-        sessions = container.get("Metadata") or ()
-        if parse_int(container.get("size")) != len(sessions):
-            raise SmartPlexResponseError("Plex", f"{path}: sessions not counted")
+        sessions = container.get("Metadata") or []
+        if (
+            not isinstance(sessions, list)
+            or parse_int(container.get("size")) != len(sessions)
+            or not all(
+                isinstance(session, Mapping) and parse_int(session.get("ratingKey"))
+                for session in sessions
+            )
+        ):
+            raise SmartPlexResponseError("Plex", f"{path}: sessions unreadable")
         keys: set[int] = set()
         for session in sessions:
-            if not isinstance(session, Mapping) or not parse_int(
-                session.get("ratingKey")
-            ):
-                raise SmartPlexResponseError("Plex", f"{path}: session without item")
             for field in ("ratingKey", "parentRatingKey", "grandparentRatingKey"):
                 if (key := parse_int(session.get(field))) is not None:
                     keys.add(key)
