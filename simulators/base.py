@@ -246,7 +246,7 @@ class Simulator:
                 return _malformed(await _body_response(handler, request))
             case Fault.TRUNCATED:
                 return await _truncated(request, await _body_response(handler, request))
-            case _:
+            case _:  # the schema faults
                 response = await _body_response(handler, request)
                 return _reshaped(response, fault, self.envelope_fields)
 
@@ -297,7 +297,7 @@ def _hang_up(request: web.Request) -> NoReturn:
 def _reshaped(
     response: web.Response, fault: Fault, keep: frozenset[str]
 ) -> web.Response:
-    """Return a successful JSON or XML answer with its fields reshaped by a schema fault."""
+    """Reshape the fields of a successful JSON or XML answer; pass any other one."""
     if response.status >= 300:
         return response
     body = _body_bytes(response)
