@@ -27,3 +27,11 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
     """A client session for the webhooks the services send."""
     async with aiohttp.ClientSession() as client_session:
         yield client_session
+
+
+@pytest.fixture(autouse=True)
+async def enable_event_loop_debug() -> None:
+    """Leave asyncio's debug mode off here: it records a stack for every callback.
+
+    That costs the matrix half of its time; the rest of the suite keeps it on.
+    """
