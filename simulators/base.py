@@ -6,9 +6,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
+import json
 import random
 import string
-from typing import Self
+from typing import Any, NoReturn, Self
+from xml.etree import ElementTree as ET
 
 from aiohttp import web
 
@@ -21,17 +23,23 @@ HEX = "0123456789abcdef"
 
 
 class Fault(StrEnum):
-    """A failure a simulator can be told to show on every request."""
+    """A failure a simulator can be told to show, on every path or below a prefix."""
 
+    # The credential is rejected (401 or the service's own way) or not allowed (403);
+    # the paths a service answers without a credential still answer.
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"
     SERVER_ERROR = "server_error"
-    MALFORMED = "malformed"
-    TRUNCATED = "truncated"
-    RATE_LIMITED = "rate_limited"
-    SLOW = "slow"
-    DOWN = "down"
+    MALFORMED = "malformed"  # status 200 and half of the body
+    TRUNCATED = "truncated"  # the whole body announced, half of it sent, hung up
+    RATE_LIMITED = "rate_limited"  # 429 with Retry-After
+    SLOW = "slow"  # answers after `delay` seconds: a timeout for a less patient client
+    RESET = "reset"  # the connection is dropped unanswered (refused, for one path)
+    DOWN = "down"  # nothing listens: connections are refused (whole simulator only)
+    MISSING_FIELDS = "missing_fields"  # every scalar field of the answer left out
+    NULL_FIELDS = "null_fields"  # every scalar field of the answer null
+    NUMBERS_AS_STRINGS = "numbers_as_strings"  # every number of the answer a string
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +67,17 @@ class Simulator:
     """An aiohttp server faking one service, with recording and fault injection."""
 
     name = "simulator"
+    # Path prefixes the service answers without a credential (401/403 spare them).
+    public_paths: tuple[str, ...] = ()
+    # Fields the schema faults leave alone: the envelope that names the service.
+    envelope_fields: frozenset[str] = frozenset()
 
     def __init__(self, *, seed: int = 0, world: World | None = None) -> None:
         """Prepare the simulator on a household (a small one of its own by default)."""
         self.world = world if world is not None else World.generate(seed=seed)
         self.rng = random.Random(f"{seed}:{self.name}")
         self.requests: list[RecordedRequest] = []
-        self.fault: Fault | None = None
+        self.faults: dict[str, Fault] = {}
         self.delay = 30.0
         self.retry_after = 60
         self.port = 0
@@ -119,27 +131,52 @@ class Simulator:
         """Stop on leaving the context."""
         await self.stop()
 
-    def set_fault(self, fault: Fault | None) -> None:
-        """Set a fault that needs no listening change (all but DOWN)."""
-        if Fault.DOWN in (fault, self.fault):
+    @property
+    def fault(self) -> Fault | None:
+        """Return the fault shown on every path, if any."""
+        return self.faults.get("")
+
+    def fault_for(self, path: str) -> Fault | None:
+        """Return the fault a path shows: the one of its longest faulty prefix."""
+        prefixes = [prefix for prefix in self.faults if path.startswith(prefix)]
+        return self.faults[max(prefixes, key=len)] if prefixes else None
+
+    def set_fault(self, fault: Fault | None, *, prefix: str = "") -> None:
+        """Show a fault below a path prefix ("" for all paths); None clears it.
+
+        DOWN stops listening: use async_set_fault for it.
+        """
+        if fault is Fault.DOWN or (prefix == "" and self.fault is Fault.DOWN):
             raise ValueError("DOWN starts or stops listening: use async_set_fault")
-        self.fault = fault
+        self._keep_fault(fault, prefix)
 
     def clear_fault(self) -> None:
-        """Clear a fault other than DOWN."""
-        self.set_fault(None)
+        """Clear every fault (DOWN needs async_clear_fault)."""
+        if self.fault is Fault.DOWN:
+            raise ValueError("DOWN starts or stops listening: use async_clear_fault")
+        self.faults.clear()
 
-    async def async_set_fault(self, fault: Fault | None) -> None:
-        """Set any fault, stopping or resuming listening for DOWN."""
-        if fault is Fault.DOWN and self.fault is not Fault.DOWN:
+    async def async_set_fault(self, fault: Fault | None, *, prefix: str = "") -> None:
+        """Show any fault below a prefix; DOWN (whole simulator only) stops listening."""
+        if prefix != "" and fault is Fault.DOWN:
+            raise ValueError("DOWN concerns the whole simulator: use RESET for a path")
+        if prefix == "" and fault is Fault.DOWN and self.fault is not Fault.DOWN:
             await self._unlisten()
-        elif fault is not Fault.DOWN and self.fault is Fault.DOWN:
+        elif prefix == "" and fault is not Fault.DOWN and self.fault is Fault.DOWN:
             await self._listen()
-        self.fault = fault
+        self._keep_fault(fault, prefix)
 
     async def async_clear_fault(self) -> None:
-        """Clear any fault, listening again after DOWN."""
+        """Clear every fault, listening again after DOWN."""
         await self.async_set_fault(None)
+        self.faults.clear()
+
+    def _keep_fault(self, fault: Fault | None, prefix: str) -> None:
+        """Remember (or forget, for None) the fault of a prefix."""
+        if fault is None:
+            self.faults.pop(prefix, None)
+        else:
+            self.faults[prefix] = fault
 
     async def _listen(self) -> None:
         """Open the listening socket."""
@@ -179,8 +216,13 @@ class Simulator:
     async def _inject_fault(
         self, request: web.Request, handler: Handler
     ) -> web.StreamResponse:
-        """Answer according to the current fault."""
-        match self.fault:
+        """Answer according to the fault of the request's path."""
+        fault = self.fault_for(request.path)
+        if fault in {Fault.UNAUTHORIZED, Fault.FORBIDDEN} and request.path.startswith(
+            self.public_paths
+        ):
+            fault = None
+        match fault:
             case None | Fault.DOWN:
                 return await handler(request)
             case Fault.UNAUTHORIZED:
@@ -198,10 +240,15 @@ class Simulator:
             case Fault.SLOW:
                 await asyncio.sleep(self.delay)
                 return await handler(request)
+            case Fault.RESET:
+                return _hang_up(request)
             case Fault.MALFORMED:
                 return _malformed(await _body_response(handler, request))
             case Fault.TRUNCATED:
                 return await _truncated(request, await _body_response(handler, request))
+            case _:  # the schema faults
+                response = await _body_response(handler, request)
+                return _reshaped(response, fault, self.envelope_fields)
 
 
 async def _body_response(handler: Handler, request: web.Request) -> web.Response:
@@ -237,6 +284,64 @@ async def _truncated(request: web.Request, response: web.Response) -> web.Respon
     stream.content_length = len(body) + 1
     await stream.prepare(request)
     await stream.write(body[: (len(body) + 1) // 2])
+    _hang_up(request)
+
+
+def _hang_up(request: web.Request) -> NoReturn:
+    """Close the connection without another byte."""
     if request.transport is not None:
         request.transport.close()
     raise asyncio.CancelledError
+
+
+def _reshaped(
+    response: web.Response, fault: Fault, keep: frozenset[str]
+) -> web.Response:
+    """Reshape the fields of a successful JSON or XML answer; pass any other one."""
+    if response.status >= 300:
+        return response
+    body = _body_bytes(response)
+    if response.content_type == "application/json":
+        reshaped = json.dumps(_reshape(json.loads(body), fault, keep)).encode()
+    elif response.content_type in {"application/xml", "text/xml"}:
+        root = ET.fromstring(body)  # noqa: S314 (our own answer)
+        if fault is not Fault.NUMBERS_AS_STRINGS:  # XML numbers are text already
+            for element in root.iter():
+                element.attrib = {
+                    name: value if name in keep else ""
+                    for name, value in element.attrib.items()
+                    if name in keep or fault is Fault.NULL_FIELDS
+                }
+        reshaped = ET.tostring(root, xml_declaration=True, encoding="utf-8")
+    else:
+        return response
+    return web.Response(
+        status=response.status,
+        body=reshaped,
+        content_type=response.content_type,
+        charset=response.charset,
+    )
+
+
+_LEFT_OUT = object()
+
+
+def _reshape(value: Any, fault: Fault, keep: frozenset[str]) -> Any:
+    """Reshape every scalar of a JSON document (objects and lists stay)."""
+    if isinstance(value, dict):
+        reshaped = {
+            key: item if key in keep else _reshape(item, fault, keep)
+            for key, item in value.items()
+        }
+        return {key: item for key, item in reshaped.items() if item is not _LEFT_OUT}
+    if isinstance(value, list):
+        items = [_reshape(item, fault, keep) for item in value]
+        return [item for item in items if item is not _LEFT_OUT]
+    match fault:
+        case Fault.MISSING_FIELDS:
+            return _LEFT_OUT
+        case Fault.NULL_FIELDS:
+            return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value

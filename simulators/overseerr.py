@@ -95,6 +95,7 @@ class OverseerrSimulator(Simulator):
     """An Overseerr server whose API key authenticates as the admin user."""
 
     name = "overseerr"
+    public_paths = ("/api/v1/status",)
 
     def __init__(
         self,

@@ -532,6 +532,7 @@ class PlexSimulator(Simulator):
     """A Plex Media Server on the shared World: library, deletion, collections, labels."""
 
     name = "plex"
+    public_paths = ("/identity",)
 
     def __init__(
         self,

@@ -91,6 +91,7 @@ class PlexTvSimulator(Simulator):
     """plex.tv: PINs, /api/v2/user and /api/v2/resources."""
 
     name = "plextv"
+    public_paths = ("/api/v2/pins",)
 
     def __init__(
         self,

@@ -122,6 +122,7 @@ class TautulliSimulator(Simulator):
     """A Tautulli server answering /api/v2 commands."""
 
     name = "tautulli"
+    envelope_fields = frozenset({"result"})
 
     def __init__(
         self,

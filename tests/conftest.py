@@ -10,6 +10,8 @@ import pytest
 import custom_components.smartplex as _smartplex  # noqa: F401
 from simulators import SimulatorStack
 
+pytest_plugins = ["tests.faults.matrix"]
+
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:

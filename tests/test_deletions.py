@@ -331,7 +331,7 @@ async def test_failures_retry_then_succeed(
     plan = await request(
         hass, entry.entry_id, rating_keys=[m.rating_key for m in other]
     )
-    stack.radarr.fault = Fault.SERVER_ERROR
+    stack.radarr.set_fault(Fault.SERVER_ERROR)
     refused = await request(hass, entry.entry_id, rule=NEVER_WATCHED, dry_run=True)
     # A failed lookup is not an answer: no movie is handed to Plex instead.
     assert not [
@@ -358,7 +358,7 @@ async def test_failures_retry_then_succeed(
     )["plans"][0]
     assert {i["state"] for i in state["items"]} == {"planned"}
     assert all(i["error"] for i in state["items"])
-    stack.radarr.fault = None
+    stack.radarr.clear_fault()
     await run(hass, entry)
     await run(hass, entry)
     assert all(not (m.file and m.file.exists) for m in other)
@@ -650,7 +650,7 @@ async def test_gives_up_with_a_repair_issue(
         config_entry_id=entry.entry_id,
         plan_id=plan["plan_id"],
     )
-    stack.radarr.fault = Fault.SERVER_ERROR
+    stack.radarr.set_fault(Fault.SERVER_ERROR)
     for _ in range(MAX_ATTEMPTS):
         await run(hass, entry)
     state = await plan_state(hass, entry, plan["plan_id"])

@@ -760,6 +760,12 @@ class SmartPlexRulesCoordinator(SmartPlexCoordinator[dict[str, RuleResult]]):
 
     async def _async_update_data(self) -> dict[str, RuleResult]:
         """Apply every rule to one snapshot, in the executor."""
+        if self.config_entry.runtime_data.health.is_disabled(PLEX_KEY):
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="service_is_disabled",
+                translation_placeholders={"name": self.config_entry.title},
+            )
         try:
             context = await async_rule_context(self.config_entry.runtime_data)
         except ImplausibleDataError as err:

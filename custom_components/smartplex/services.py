@@ -25,6 +25,7 @@ from .cleanup.rules import Candidate, Check, Rule, RuleContext, RuleError
 from .const import CONF_CAPACITY_GB, CONF_RULES, DOMAIN
 from .coordinator import SmartPlexConfigEntry, async_rule_context, request_event
 from .deletions import SmartPlexCleanup
+from .health import PLEX_KEY
 from .plausibility import ImplausibleDataError
 from .requests import RequestState
 
@@ -185,9 +186,20 @@ def _loaded_entry(hass: HomeAssistant, entry_id: str) -> SmartPlexConfigEntry:
     return entry
 
 
+def _require_plex(entry: SmartPlexConfigEntry) -> None:
+    """Refuse, translated, to call Plex while it is disabled after repeated failures."""
+    if entry.runtime_data.health.is_disabled(PLEX_KEY):
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="service_is_disabled",
+            translation_placeholders={"name": entry.title},
+        )
+
+
 async def _async_sync(call: ServiceCall, data: dict[str, Any]) -> ServiceResponse:
     """Sync the libraries now, fully or incrementally, and say what changed."""
     entry = _loaded_entry(call.hass, data[ATTR_CONFIG_ENTRY_ID])
+    _require_plex(entry)
     coordinator = entry.runtime_data.library
     try:
         result = await coordinator.async_sync(full=data[ATTR_FULL])
@@ -235,6 +247,7 @@ def _rule(data: Mapping[str, Any]) -> Rule:
 
 async def _async_rule_context(entry: SmartPlexConfigEntry) -> RuleContext:
     """Gather what rules look at; fail closed when what is playing cannot be read."""
+    _require_plex(entry)
     try:
         return await async_rule_context(entry.runtime_data)
     except ImplausibleDataError as err:

@@ -19,7 +19,7 @@ def probe(stack: SimulatorStack, name: str) -> tuple[Simulator, str, dict[str, s
     """Return a simulator and a request that succeeds on it without faults."""
     match name:
         case "plex":
-            return stack.plex, f"{stack.plex.url}/identity", {}
+            return stack.plex, f"{stack.plex.url}/", {"X-Plex-Token": stack.plex.token}
         case "plextv":
             headers = {"X-Plex-Token": stack.plex.token, "Accept": "application/json"}
             return stack.plextv, f"{stack.plextv.url}/api/v2/user", headers
@@ -33,7 +33,8 @@ def probe(stack: SimulatorStack, name: str) -> tuple[Simulator, str, dict[str, s
                 f"{stack.tautulli.url}/api/v2?apikey={key}&cmd=status",
                 {},
             )
-    return stack.overseerr, f"{stack.overseerr.url}/api/v1/status", {}
+    headers = {"X-Api-Key": stack.overseerr.api_key}
+    return stack.overseerr, f"{stack.overseerr.url}/api/v1/auth/me", headers
 
 
 @pytest.mark.parametrize(
@@ -189,3 +190,137 @@ async def test_requests_are_recorded(
     assert recorded.headers["X-Plex-Client-Identifier"] == "abc"
     assert recorded.body == b"payload"
     assert not stack.plex.requests
+
+
+async def test_fault_below_a_prefix_longest_wins(
+    stack: SimulatorStack, session: aiohttp.ClientSession
+) -> None:
+    sim, root, headers = probe(stack, "plex")
+    sim.set_fault(Fault.SERVER_ERROR, prefix="/library")
+    sim.set_fault(Fault.NOT_FOUND, prefix="/library/sections")
+    assert sim.fault is None
+    statuses = {}
+    for path in ("/", "/library", "/library/sections", "/identity"):
+        async with session.get(sim.url + path, headers=headers) as response:
+            statuses[path] = response.status
+    assert statuses == {
+        "/": 200,
+        "/library": 500,
+        "/library/sections": 404,
+        "/identity": 200,
+    }
+    sim.set_fault(None, prefix="/library/sections")
+    async with session.get(f"{root}library/sections", headers=headers) as response:
+        assert response.status == 500
+    sim.clear_fault()
+    assert sim.faults == {}
+
+
+@pytest.mark.parametrize(
+    ("name", "public"), [("plex", "/identity"), ("overseerr", "/api/v1/status")]
+)
+@pytest.mark.parametrize("fault", [Fault.UNAUTHORIZED, Fault.FORBIDDEN])
+async def test_rejections_spare_public_paths(
+    stack: SimulatorStack,
+    session: aiohttp.ClientSession,
+    name: str,
+    public: str,
+    fault: Fault,
+) -> None:
+    sim, url, headers = probe(stack, name)
+    sim.set_fault(fault)
+    async with session.get(sim.url + public) as response:
+        assert response.status == 200
+    async with session.get(url, headers=headers) as response:
+        assert response.status in {401, 403}
+
+
+async def test_reset_drops_one_path(
+    stack: SimulatorStack, session: aiohttp.ClientSession
+) -> None:
+    sim, url, headers = probe(stack, "sonarr")
+    await sim.async_set_fault(Fault.RESET, prefix="/api/v3/diskspace")
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        async with session.get(f"{sim.url}/api/v3/diskspace", headers=headers):
+            pass
+    async with session.get(url, headers=headers) as response:
+        assert response.status == 200
+    with pytest.raises(ValueError, match="RESET"):
+        await sim.async_set_fault(Fault.DOWN, prefix="/api")
+    with pytest.raises(ValueError, match="async_set_fault"):
+        sim.set_fault(Fault.DOWN, prefix="/api")
+    await sim.async_clear_fault()
+    assert sim.faults == {}
+
+
+async def arr_disks(
+    stack: SimulatorStack, session: aiohttp.ClientSession, fault: Fault | None
+) -> list[dict[str, object]]:
+    """Return Radarr's disks as sent under a fault."""
+    stack.radarr.set_fault(fault)
+    headers = {"X-Api-Key": stack.radarr.api_key}
+    async with session.get(
+        f"{stack.radarr.url}/api/v3/diskspace", headers=headers
+    ) as response:
+        disks: list[dict[str, object]] = await response.json()
+    return disks
+
+
+async def test_schema_faults_reshape_every_scalar(
+    stack: SimulatorStack, session: aiohttp.ClientSession
+) -> None:
+    disks = await arr_disks(stack, session, None)
+    assert disks
+    assert await arr_disks(stack, session, Fault.MISSING_FIELDS) == [{} for _ in disks]
+    assert await arr_disks(stack, session, Fault.NULL_FIELDS) == [
+        dict.fromkeys(disk) for disk in disks
+    ]
+    assert await arr_disks(stack, session, Fault.NUMBERS_AS_STRINGS) == [
+        {
+            key: str(value)
+            if isinstance(value, int) and not isinstance(value, bool)
+            else value
+            for key, value in disk.items()
+        }
+        for disk in disks
+    ]
+
+
+async def test_schema_faults_keep_the_envelope(
+    stack: SimulatorStack, session: aiohttp.ClientSession
+) -> None:
+    sim = stack.tautulli
+    url = f"{sim.url}/api/v2?apikey={sim.api_key}&cmd=get_tautulli_info"
+    sim.set_fault(Fault.MISSING_FIELDS)
+    async with session.get(url) as response:
+        assert await response.json() == {"response": {"result": "success", "data": {}}}
+    sim.set_fault(Fault.NULL_FIELDS)
+    async with session.get(url) as response:
+        envelope = (await response.json())["response"]
+    assert (envelope["result"], envelope["message"]) == ("success", None)
+    assert set(envelope["data"].values()) == {None}
+
+
+@pytest.mark.parametrize(
+    ("fault", "attributes"),
+    [
+        (Fault.MISSING_FIELDS, {}),
+        (Fault.NULL_FIELDS, {"size": "", "claimed": "", "machineIdentifier": ""}),
+    ],
+)
+async def test_schema_faults_reshape_xml(
+    stack: SimulatorStack,
+    session: aiohttp.ClientSession,
+    fault: Fault,
+    attributes: dict[str, str],
+) -> None:
+    url = f"{stack.plex.url}/identity"
+    async with session.get(url) as response:
+        healthy = parse_xml(await response.text())
+    stack.plex.set_fault(Fault.NUMBERS_AS_STRINGS)
+    async with session.get(url) as response:
+        assert parse_xml(await response.text()).attrib == healthy.attrib
+    stack.plex.set_fault(fault)
+    async with session.get(url) as response:
+        reshaped = parse_xml(await response.text())
+    assert {k: v for k, v in reshaped.attrib.items() if k != "version"} == attributes

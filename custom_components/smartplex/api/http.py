@@ -58,14 +58,19 @@ class ServiceHttp:
         base_url: str,
         *,
         headers: Mapping[str, str] | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> None:
-        """Bind the client to a service base URL and its fixed headers."""
+        """Bind the client to a service base URL, its fixed headers and a timeout.
+
+        Without a timeout, DEFAULT_TIMEOUT is read now (so tests can shorten it).
+        """
         self.service = service
         self.base_url = normalize_base_url(base_url)
         self._session = session
         self._headers = dict(headers or {})
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = aiohttp.ClientTimeout(
+            total=DEFAULT_TIMEOUT if timeout is None else timeout
+        )
 
     async def request(
         self,

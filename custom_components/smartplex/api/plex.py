@@ -276,10 +276,25 @@ class PlexClient:
             yield page
 
     async def async_get_playing_keys(self) -> frozenset[int]:
-        """Return the rating keys being played now, with their seasons and shows."""
-        container = await self._container("/status/sessions")
+        """Return the rating keys being played now, with their seasons and shows.
+
+        An answer that does not count its sessions, or a session that names no item,
+        leaves what is playing unknown: an error, never "nothing".
+        """
+        path = "/status/sessions"
+        container = await self._container(path)
+        sessions = container.get("Metadata") or []
+        if (
+            not isinstance(sessions, list)
+            or parse_int(container.get("size")) != len(sessions)
+            or not all(
+                isinstance(session, Mapping) and parse_int(session.get("ratingKey"))
+                for session in sessions
+            )
+        ):
+            raise SmartPlexResponseError("Plex", f"{path}: sessions unreadable")
         keys: set[int] = set()
-        for session in container.get("Metadata") or ():
+        for session in sessions:
             for field in ("ratingKey", "parentRatingKey", "grandparentRatingKey"):
                 if (key := parse_int(session.get(field))) is not None:
                     keys.add(key)

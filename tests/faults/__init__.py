@@ -1,0 +1,1 @@
+"""Fault matrix: every service under every fault, through every surface."""
