@@ -63,17 +63,15 @@ def item(key: int, kind: str = "movie", **changes: Any) -> PlexItem:
 
 def episode(key: int, show: int, number: int, season: int, **changes: Any) -> PlexItem:
     """Return an episode of a show's season (season keys are show * 100 + season)."""
-    return item(
-        key,
-        "episode",
-        show_key=show,
-        season_key=show * 100 + season,
-        season_index=season,
-        episode_index=number,
-        tmdb_id=None,
-        tvdb_id=None,
-        **changes,
-    )
+    values: dict[str, Any] = {
+        "show_key": show,
+        "season_key": show * 100 + season,
+        "season_index": season,
+        "episode_index": number,
+        "tmdb_id": None,
+        "tvdb_id": None,
+    }
+    return item(key, "episode", **(values | changes))
 
 
 def library(*items: PlexItem) -> LibraryModel:
@@ -153,6 +151,63 @@ def keys(result: RuleResult) -> list[int]:
         ),
         ({"name": "x", "labels": ["keep"]}, "conditions", "no_conditions"),
         ({"name": "x", "never_played": False}, "conditions", "no_conditions"),
+        ({"name": "x", "remove_empty_show": True}, "conditions", "no_conditions"),
+        (
+            {"name": "x", "never_played_added_days": -1},
+            "never_played_added_days",
+            "negative",
+        ),
+        (
+            {"name": "x", "level": "episode", "keep_last_episodes": 0},
+            "keep_last_episodes",
+            "not_positive",
+        ),
+        (
+            {"name": "x", "level": "season", "keep_last_seasons": "2"},
+            "keep_last_seasons",
+            "wrong_type",
+        ),
+        (
+            {"name": "x", "level": "episode", "keep_last_episodes": 10**6},
+            "keep_last_episodes",
+            "too_large",
+        ),
+        ({"name": "x", "keep_last_episodes": 3}, "keep_last_episodes", "wrong_level"),
+        (
+            {"name": "x", "level": "season", "keep_last_episodes": 3},
+            "keep_last_episodes",
+            "wrong_level",
+        ),
+        (
+            {"name": "x", "level": "episode", "keep_last_seasons": 1},
+            "keep_last_seasons",
+            "wrong_level",
+        ),
+        (
+            {
+                "name": "x",
+                "level": "show",
+                "never_played": True,
+                "remove_empty_show": True,
+            },
+            "remove_empty_show",
+            "wrong_level",
+        ),
+        (
+            {"name": "x", "never_played": True, "remove_empty_show": True},
+            "remove_empty_show",
+            "wrong_level",
+        ),
+        (
+            {
+                "name": "x",
+                "level": "season",
+                "never_played": True,
+                "remove_empty_show": 1,
+            },
+            "remove_empty_show",
+            "wrong_type",
+        ),
     ],
 )
 def test_invalid_rules_name_the_field(data: Any, field: str, key: str) -> None:
@@ -214,14 +269,26 @@ def test_a_play_without_a_time_is_unknown() -> None:
 def test_plex_counts_refuse_server_wide_conditions() -> None:
     """Plex's own counts never make an item 'never watched'."""
     plex = AnalyticsModel(source=AnalyticsSource.PLEX, stats={}, starts=None)
-    for data in ({"never_played": True}, {"not_played_days": 30}, {"max_plays": 0}):
+    for data in (
+        {"never_played": True},
+        {"not_played_days": 30},
+        {"never_played_added_days": 30},
+        {"max_plays": 0},
+    ):
         result = run(data, library(item(1)), plex)
         assert result.refused == (
             "play data comes from Plex's own counts, which do not cover every user"
         )
         assert not result.candidates
     trace = explain(
-        Rule.from_dict({"name": "x", "never_played": True}),
+        Rule.from_dict(
+            {
+                "name": "x",
+                "never_played": True,
+                "not_played_days": 30,
+                "never_played_added_days": 30,
+            }
+        ),
         1,
         library(item(1)),
         plex,
@@ -232,7 +299,10 @@ def test_plex_counts_refuse_server_wide_conditions() -> None:
     )
     assert trace is not None
     assert trace.verdict == "unknown"
-    assert trace.trace[0].outcome == "unknown"
+    assert [check.outcome for check in trace.trace[:3]] == ["unknown"] * 3
+    assert trace.trace[1].note == (
+        "play data comes from Plex's own counts, which do not cover every user"
+    )
 
 
 def test_plex_counts_do_not_stop_rules_without_play_conditions() -> None:
@@ -453,7 +523,7 @@ def test_missing_files_are_unknown() -> None:
 def test_a_definite_failure_beats_an_unknown() -> None:
     """An item that surely fails a condition is no match, whatever else is unknown."""
     result = run({"min_size_gb": 5}, library(item(1, file_missing=True)))
-    assert (result.matched, result.unknown) == (0, ())
+    assert (result.matched, len(result.unknown)) == (0, 0)
 
 
 def test_explain_traces_matched_and_unmatched_items() -> None:
@@ -499,3 +569,292 @@ def test_candidates_oldest_play_first_with_sizes() -> None:
     result = run({"not_played_days": 50}, model, plays)
     assert keys(result) == [3, 2, 1]
     assert (result.evaluated, result.matched, result.reclaimable) == (3, 3, 6 * GB)
+
+
+def test_level_fields_where_they_belong() -> None:
+    """Keep-last alone is a rule; remove_empty_show off is fine at any level."""
+    rule = Rule.from_dict({"name": "x", "level": "episode", "keep_last_episodes": 3})
+    assert (rule.keep_last_episodes, rule.remove_empty_show) == (3, False)
+    movies = Rule.from_dict(
+        {"name": "x", "never_played": True, "remove_empty_show": False}
+    )
+    assert movies.remove_empty_show is False
+    seasons = Rule.from_dict(
+        {
+            "name": "x",
+            "level": "season",
+            "keep_last_seasons": 2,
+            "remove_empty_show": True,
+        }
+    )
+    assert (seasons.keep_last_seasons, seasons.remove_empty_show) == (2, True)
+
+
+def daily_library() -> LibraryModel:
+    """Return a daily show (specials, seasons 1 and 2) and a weekly one."""
+    return library(
+        item(30, "show", title="Daily"),
+        episode(31, 30, 1, 0),
+        episode(32, 30, 1, 1),
+        episode(33, 30, 2, 1),
+        episode(34, 30, 1, 2),
+        episode(35, 30, 2, 2),
+        episode(36, 30, 3, 2),
+        item(40, "show", title="Weekly"),
+        episode(41, 40, 1, 1),
+        episode(42, 40, 2, 1),
+    )
+
+
+def test_keep_last_episodes() -> None:
+    """The N newest episodes of each show stay, by season then episode; Specials go."""
+    result = run({"level": "episode", "keep_last_episodes": 3}, daily_library())
+    # Daily keeps S2E3, S2E2, S2E1; Weekly has only two episodes, both kept.
+    assert sorted(keys(result)) == [31, 32, 33]
+    why = {c.rating_key: c.why for c in result.candidates}
+    assert why == {
+        31: "Specials never count among the newest",
+        32: "the 5th newest episode, not among the last 3 kept",
+        33: "the 4th newest episode, not among the last 3 kept",
+    }
+    context = RuleContext(
+        daily_library(),
+        tautulli({}),
+        analytics_age=0.0,
+        requests=None,
+        now_playing=frozenset(),
+        now=NOW,
+    )
+    rule = Rule.from_dict({"name": "x", "level": "episode", "keep_last_episodes": 3})
+    second, newest = context.explain(rule, 35), context.explain(rule, 36)
+    assert second is not None
+    assert newest is not None
+    check = second.trace[0]
+    assert (check.condition, check.seen, check.threshold, check.outcome) == (
+        "keep_last_episodes",
+        2,
+        3,
+        "fail",
+    )
+    assert second.reason == "the 2nd newest episode, among the last 3 kept"
+    assert newest.reason == "the newest episode, among the last 3 kept"
+
+
+def test_keep_last_episodes_with_other_conditions() -> None:
+    """Keep-last spares the newest even when they match everything else."""
+    plays = tautulli({33: (1, NOW - 5 * DAY)})
+    data = {"level": "episode", "never_played": True, "keep_last_episodes": 1}
+    assert sorted(keys(run(data, daily_library(), plays))) == [31, 32, 34, 35, 41]
+
+
+def test_keep_last_unknown_numbers_fail_closed() -> None:
+    """An episode without a number could be the newest: ranks it could change are unknown."""
+    model = daily_library()
+    model.upsert([episode(37, 30, 9, 2, episode_index=None)])
+    result = run({"level": "episode", "keep_last_episodes": 2}, model)
+    # 36 is newest of the numbered: kept even if 37 is newer. 35 is 2nd, and 37
+    # may push it out of the last two: unknown. 34 is past them whatever 37 is.
+    assert sorted(keys(result)) == [31, 32, 33, 34]
+    reasons = {u.rating_key: u.reason for u in result.unknown}
+    assert reasons == {
+        35: "the 2nd newest episode of those numbered, but 1 episode has no number",
+        37: "its episode number is unknown",
+    }
+    orphan = library(episode(51, 50, 1, 1, show_key=None))
+    lone = run({"level": "episode", "keep_last_episodes": 1}, orphan)
+    assert [u.reason for u in lone.unknown] == ["not linked to a show"]
+
+
+def test_keep_last_ties_share_a_rank() -> None:
+    """Two episodes with the same numbers are both spared, and count for the next."""
+    model = daily_library()
+    model.upsert([episode(38, 30, 3, 2)])
+    result = run({"level": "episode", "keep_last_episodes": 1}, model)
+    assert sorted(keys(result)) == [31, 32, 33, 34, 35, 41]
+    ranks = {c.rating_key: c.trace[0].seen for c in result.candidates}
+    assert (ranks[35], ranks[34]) == (3, 4)
+
+
+def test_keep_last_seasons() -> None:
+    """The N newest seasons of each show stay; Specials neither count nor are spared."""
+    model = library(
+        item(60, "show", title="Long"),
+        *(episode(61 + season, 60, 1, season) for season in range(4)),
+        item(70, "show", title="Short"),
+        episode(71, 70, 1, 1),
+    )
+    result = run({"level": "season", "keep_last_seasons": 2}, model)
+    assert {c.title: c.why for c in result.candidates} == {
+        "Long · Specials": "Specials never count among the newest",
+        "Long · Season 1": "the 3rd newest season, not among the last 2 kept",
+    }
+    assert [c.trace[0].seen for c in result.candidates] == [None, 3]
+
+
+def test_remove_empty_show_rides_on_the_candidates() -> None:
+    """Season and episode rules carry the flag to their candidates; others do not."""
+    data = {"level": "season", "never_played": True}
+    flagged = run(data | {"remove_empty_show": True}, show_library())
+    assert flagged.candidates
+    assert all(c.remove_empty_show for c in flagged.candidates)
+    assert not any(c.remove_empty_show for c in run(data, show_library()).candidates)
+    context = RuleContext(
+        show_library(),
+        None,
+        analytics_age=None,
+        requests=None,
+        now_playing=frozenset(),
+        now=NOW,
+    )
+    picked, _refused = context.pick([1001])
+    assert [(c.rating_key, c.remove_empty_show) for c in picked] == [(1001, False)]
+
+
+def watch_library() -> LibraryModel:
+    """Return movies played long ago, lately, and never (added at various times)."""
+    return library(
+        item(1),  # played 400 days ago
+        item(2),  # played 100 days ago
+        item(3, added_at=NOW - 200 * DAY),  # never played
+        item(4, added_at=NOW - 60 * DAY),  # never played
+    )
+
+
+WATCH_PLAYS = {1: (2, NOW - 400 * DAY), 2: (1, NOW - 100 * DAY)}
+
+
+@pytest.mark.parametrize(
+    ("data", "matched"),
+    [
+        ({"not_played_days": 365}, [1]),
+        ({"not_played_days": 365, "never_played_added_days": 90}, [1, 3]),
+        ({"not_played_days": 90, "never_played_added_days": 300}, [1, 2]),
+        ({"not_played_days": 90}, [1, 2, 3]),
+        ({"never_played_added_days": 30}, [3, 4]),
+        ({"never_played_added_days": 100}, [3]),
+        ({"never_played_added_days": 100, "never_played": True}, [3]),
+    ],
+)
+def test_never_played_have_their_own_threshold(
+    data: dict[str, Any], matched: list[int]
+) -> None:
+    """not_played_days judges played items; never_played_added_days never-played ones."""
+    result = run(data, watch_library(), tautulli(WATCH_PLAYS))
+    assert sorted(keys(result)) == matched
+
+
+def test_never_played_threshold_trace_shows_both() -> None:
+    """Each threshold shows what it saw; the one that does not apply says why."""
+    context = RuleContext(
+        watch_library(),
+        tautulli(WATCH_PLAYS),
+        analytics_age=0.0,
+        requests=None,
+        now_playing=frozenset(),
+        now=NOW,
+    )
+    rule = Rule.from_dict(
+        {"name": "x", "not_played_days": 365, "never_played_added_days": 90}
+    )
+    played, never, young = (context.explain(rule, key) for key in (1, 3, 4))
+    assert played is not None
+    assert never is not None
+    assert young is not None
+    table = [
+        [(c.condition, c.seen, c.threshold, c.outcome, c.note) for c in e.trace[:2]]
+        for e in (played, never, young)
+    ]
+    assert table == [
+        [
+            ("not_played_days", 400, 365, "pass", "last played 400 days ago"),
+            ("never_played_added_days", 400, 90, "pass", "played 2 times"),
+        ],
+        [
+            ("not_played_days", None, 365, "pass", "never played"),
+            (
+                "never_played_added_days",
+                200,
+                90,
+                "pass",
+                "never played, added 200 days ago",
+            ),
+        ],
+        [
+            ("not_played_days", None, 365, "pass", "never played"),
+            (
+                "never_played_added_days",
+                60,
+                90,
+                "fail",
+                "never played, added 60 days ago",
+            ),
+        ],
+    ]
+    assert young.reason == "never played, added 60 days ago"
+    alone = Rule.from_dict({"name": "x", "never_played_added_days": 30})
+    watched = context.explain(alone, 2)
+    assert watched is not None
+    assert (watched.verdict, watched.reason) == ("no_match", "played 1 times")
+
+
+def test_never_played_threshold_with_a_short_history() -> None:
+    """Plays before the history starts may be missed: unknown unless both ways agree."""
+    since = NOW - 100 * DAY
+    model = library(
+        item(1),  # added 400 days ago, no play known since the history began
+        item(80, "show", title="Show"),
+        episode(81, 80, 1, 1),  # added 400 days ago
+        episode(82, 80, 2, 1, added_at=NOW - 10 * DAY),
+    )
+    plays = tautulli({}, since=since)
+
+    def outcome(data: dict[str, Any], key: int) -> str:
+        rule = Rule.from_dict({"name": "x"} | data)
+        evaluation = explain(
+            rule,
+            key,
+            model,
+            plays,
+            analytics_age=0.0,
+            requests=None,
+            now_playing=frozenset(),
+            now=NOW,
+        )
+        assert evaluation is not None
+        return evaluation.verdict
+
+    # Passes as played (no play in the last 30 days) and as never played (added
+    # more than 90 days ago): a match whichever is true.
+    assert outcome({"not_played_days": 30, "never_played_added_days": 90}, 1) == (
+        "match"
+    )
+    # Passes as played, fails as never played: cannot tell.
+    assert outcome({"not_played_days": 30, "never_played_added_days": 500}, 1) == (
+        "unknown"
+    )
+    # The window reaches before the history: unknown as played.
+    assert outcome({"not_played_days": 200, "never_played_added_days": 90}, 1) == (
+        "unknown"
+    )
+    # Alone, the threshold selects never-played items: this one may have been played.
+    assert outcome({"never_played_added_days": 90}, 1) == "unknown"
+    assert outcome({"never_played_added_days": 500}, 1) == "no_match"
+    # The show got an episode 10 days ago: it fails as played and as never played.
+    assert outcome({"not_played_days": 30, "never_played_added_days": 90}, 80) == (
+        "no_match"
+    )
+    result = run({"not_played_days": 30, "never_played_added_days": 500}, model, plays)
+    assert [u.rating_key for u in result.unknown] == [1]
+    assert result.unknown[0].reason.startswith("play data starts ")
+
+
+def test_unknown_items_are_traced_when_read() -> None:
+    """The unknown items count at once and read as evaluations, by index or slice."""
+    result = run(
+        {"not_played_days": 30},
+        library(item(1), item(2)),
+        tautulli({1: (1, None), 2: (1, None)}),
+    )
+    assert len(result.unknown) == 2
+    assert [e.rating_key for e in result.unknown[:1]] == [result.unknown[0].rating_key]
+    assert [e.verdict for e in result.unknown] == ["unknown", "unknown"]

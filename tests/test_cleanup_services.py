@@ -241,6 +241,37 @@ async def test_named_rule_refused_without_tautulli(
     assert state.attributes["refused"]
 
 
+async def test_rule_form_keep_last_and_empty_shows(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """The form offers keep-last, the never-played threshold and remove_empty_show."""
+    entry = await setup_entry(hass, stack)
+    result = await add_rule(
+        hass, entry, {"name": "Old seasons", "level": "movie", "keep_last_seasons": 2}
+    )
+    assert result["errors"] == {"keep_last_seasons": "rule_wrong_level"}
+    rule = {
+        "name": "Old seasons",
+        "level": "season",
+        "keep_last_seasons": 2.0,
+        "never_played_added_days": 30.0,
+        "remove_empty_show": True,
+    }
+    result = await add_rule(hass, entry, rule)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options["rules"] == [
+        rule
+        | {"keep_last_seasons": 2, "never_played_added_days": 30, "labels": ["keep"]}
+    ]
+    stored = entry.options["rules"][0]
+    assert (
+        type(stored["keep_last_seasons"])
+        is type(stored["never_played_added_days"])
+        is int
+    )
+
+
 async def test_rule_form_errors_and_removal(
     hass: HomeAssistant, stack: SimulatorStack
 ) -> None:

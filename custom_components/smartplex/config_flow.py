@@ -185,6 +185,7 @@ RULE_SCHEMA = probatio.Schema(
             )
         ),
         probatio.Optional("not_played_days"): _whole_number(36500, "days"),
+        probatio.Optional("never_played_added_days"): _whole_number(36500, "days"),
         probatio.Optional("never_played"): bool,
         probatio.Optional("max_plays"): _whole_number(1_000_000, "plays"),
         probatio.Optional("added_more_than_days"): _whole_number(36500, "days"),
@@ -197,7 +198,10 @@ RULE_SCHEMA = probatio.Schema(
                 unit_of_measurement="GB",
             )
         ),
+        probatio.Optional("keep_last_episodes"): _whole_number(10_000, "episodes"),
+        probatio.Optional("keep_last_seasons"): _whole_number(10_000, "seasons"),
         probatio.Optional("labels", default="keep"): TextSelector(),
+        probatio.Optional("remove_empty_show"): bool,
     }
 )
 TOKEN_SCHEMA = probatio.Schema({probatio.Required(CONF_TOKEN): SECRET_SELECTOR})
@@ -687,7 +691,14 @@ class SmartPlexOptionsFlow(OptionsFlow):
 def _rule_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
     """Turn the rule form into a rule mapping: whole numbers, labels as a list."""
     data = dict(user_input)
-    for key in ("not_played_days", "max_plays", "added_more_than_days"):
+    for key in (
+        "not_played_days",
+        "never_played_added_days",
+        "max_plays",
+        "added_more_than_days",
+        "keep_last_episodes",
+        "keep_last_seasons",
+    ):
         if key in data:
             data[key] = int(data[key])
     if "labels" in data:

@@ -6,13 +6,13 @@ one) is reported apart, never as a candidate.
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 import math
 from operator import attrgetter
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from custom_components.smartplex.analytics import AnalyticsModel, AnalyticsSource
 from custom_components.smartplex.api import PlexItem
@@ -28,14 +28,28 @@ MAX_PLAYS = 1_000_000
 MAX_SIZE_GB = 1_000_000.0
 MAX_AGE_HOURS = 8_760.0
 MAX_NAME = 100
-PLAY_CONDITIONS = ("not_played_days", "never_played", "max_plays")
+MAX_KEEP = 10_000
+PLAY_CONDITIONS = (
+    "not_played_days",
+    "never_played_added_days",
+    "never_played",
+    "max_plays",
+)
 CONDITIONS = (
     *PLAY_CONDITIONS,
     "added_more_than_days",
     "min_size_gb",
     "resolutions",
     "codecs",
+    "keep_last_episodes",
+    "keep_last_seasons",
 )
+# Fields that only make sense at some levels.
+LEVEL_FIELDS = {
+    "keep_last_episodes": ("episode",),
+    "keep_last_seasons": ("season",),
+    "remove_empty_show": ("season", "episode"),
+}
 
 type Outcome = Literal["pass", "fail", "unknown"]
 type Verdict = Literal["match", "no_match", "unknown"]
@@ -117,6 +131,14 @@ def _hours(field: str, value: Any) -> float:
     return hours
 
 
+def _keep(field: str, value: Any) -> int:
+    """Read how many of the newest to keep: a whole number from 1."""
+    count = int(_number(field, value, MAX_KEEP, whole=True))
+    if count == 0:
+        raise RuleError(field, "not_positive")
+    return count
+
+
 def _words(field: str, value: Any, *, allow_empty: bool) -> frozenset[str]:
     """Read a list of non-empty strings, compared without case."""
     if not isinstance(value, list) or not all(
@@ -152,23 +174,41 @@ class Rule:
     Without a level, a rule acts on movies in movie libraries and whole shows in show
     libraries. A show or season is judged as a whole: its last play is the latest of
     its episodes', its size their sum, its added time the newest episode's.
+
+    Played and never-played items may have thresholds of their own. `not_played_days`
+    alone asks that nothing was played, nor added, in the last N days. Together with
+    `never_played_added_days` it judges only items someone played, and a never-played
+    item qualifies once added more than that many days ago; `never_played_added_days`
+    alone selects never-played items only (with `never_played` it adds the age). Telling
+    "never played" apart needs play data reaching back to when the item was added: when
+    it does not, the item is unknown unless it qualifies (or fails) either way.
+
+    `keep_last_episodes` (episode rules) and `keep_last_seasons` (season rules) spare
+    the N newest of each show, by season and then episode number; Specials (season 0)
+    never count among the newest, so they are not spared. An item whose rank hangs on
+    an unknown season or episode number is unknown. `remove_empty_show` (season and
+    episode rules) asks for the show to go too once none of its files are left.
     """
 
     name: str
     level: str | None = None
     sections: frozenset[int] | None = None
     not_played_days: int | None = None
+    never_played_added_days: int | None = None
     never_played: bool = False
     max_plays: int | None = None
     added_more_than_days: int | None = None
     min_size_gb: float | None = None
     resolutions: frozenset[str] | None = None
     codecs: frozenset[str] | None = None
+    keep_last_episodes: int | None = None
+    keep_last_seasons: int | None = None
     labels: frozenset[str] = frozenset({"keep"})
     recently_added_days: int | None = None
     recently_requested_days: int | None = None
     requested_by_unwatched: bool = False
     max_data_age_hours: float = 2.0
+    remove_empty_show: bool = False
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Rule:
@@ -185,6 +225,12 @@ class Rule:
             values.get(name) is None or values.get(name) is False for name in CONDITIONS
         ):
             raise RuleError("conditions", "no_conditions")
+        for name, levels in LEVEL_FIELDS.items():
+            if (
+                values.get(name) not in (None, False)
+                and values.get("level") not in levels
+            ):
+                raise RuleError(name, "wrong_level")
         return cls(**values)
 
     @property
@@ -192,6 +238,7 @@ class Rule:
         """Whether a condition needs server-wide play data."""
         return (
             self.not_played_days is not None
+            or self.never_played_added_days is not None
             or self.never_played
             or self.max_plays is not None
         )
@@ -202,17 +249,21 @@ _READERS: dict[str, Callable[[str, Any], Any]] = {
     "level": _level,
     "sections": _sections,
     "not_played_days": _days,
+    "never_played_added_days": _days,
     "never_played": _flag,
     "max_plays": _plays,
     "added_more_than_days": _days,
     "min_size_gb": _size,
     "resolutions": _values,
     "codecs": _values,
+    "keep_last_episodes": _keep,
+    "keep_last_seasons": _keep,
     "labels": _labels,
     "recently_added_days": _days,
     "recently_requested_days": _days,
     "requested_by_unwatched": _flag,
     "max_data_age_hours": _hours,
+    "remove_empty_show": _flag,
 }
 
 
@@ -268,6 +319,45 @@ class Candidate:
     show_key: int | None  # seasons and episodes: their show
     season: int | None  # seasons and episodes: the season number (0 = Specials)
     episode: int | None
+    remove_empty_show: bool = False  # delete the show once none of its files are left
+
+
+class Unknowns(Sequence[Evaluation]):
+    """The items a rule could not judge; counting them is free, traces come on reading."""
+
+    __slots__ = ("_built", "_explain", "_units")
+
+    def __init__(
+        self, units: tuple[_Unit, ...], explain: Callable[[_Unit], Evaluation]
+    ) -> None:
+        """Keep the units and how to trace them."""
+        self._units = units
+        self._explain = explain
+        self._built: tuple[Evaluation, ...] | None = None
+
+    def _evaluations(self) -> tuple[Evaluation, ...]:
+        """Trace every unit, once."""
+        if self._built is None:
+            self._built = tuple(map(self._explain, self._units))
+        return self._built
+
+    def __len__(self) -> int:
+        """Return how many items could not be judged."""
+        return len(self._units)
+
+    @overload
+    def __getitem__(self, index: int) -> Evaluation: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Evaluation, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Evaluation | tuple[Evaluation, ...]:
+        """Return one evaluation or a slice of them."""
+        return self._evaluations()[index]
+
+    def __iter__(self) -> Iterator[Evaluation]:
+        """Iterate over the evaluations."""
+        return iter(self._evaluations())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -279,16 +369,16 @@ class RuleResult:
     evaluated: int
     matched: int
     reclaimable: int
-    unknown: tuple[Evaluation, ...]
+    unknown: Sequence[Evaluation]
     _matches: tuple[_Unit, ...] = field(default=(), repr=False)
-    _explain: Callable[[_Unit], Evaluation] | None = field(default=None, repr=False)
+    _candidate: Callable[[_Unit], Candidate] | None = field(default=None, repr=False)
 
     @property
     def candidates(self) -> tuple[Candidate, ...]:
         """Return the matches, oldest last play first (traces are built on access)."""
-        if self._explain is None:
+        if self._candidate is None:
             return ()
-        return tuple(_candidate(unit, self._explain(unit)) for unit in self._matches)
+        return tuple(map(self._candidate, self._matches))
 
 
 @dataclass(slots=True, kw_only=True)
@@ -306,7 +396,7 @@ class _Unit:
     resolutions: tuple[str | None, ...]
     codecs: tuple[str | None, ...]
     labels: tuple[str, ...]  # casefolded: its own, its show's and its episodes'
-    keys: tuple[int, ...]  # this item and its episodes
+    files: tuple[int, ...]  # a show's or season's episodes (none for one file)
     missing: int
     media: str  # Overseerr's media type: movie or tv
     tmdb_id: int | None
@@ -376,6 +466,8 @@ class RuleContext:
         self.now = now
         self._items: _Grouped | None = None
         self._units: dict[str, list[_Unit]] = {}
+        self._ranks: dict[str, dict[int, tuple[int, int]]] = {}
+        self._ones: dict[str | None, tuple[str | None]] = {}
         self._requests: dict[tuple[str, str, int], list[RequestRecord]] | None = None
 
     def evaluate(self, rule: Rule) -> RuleResult:
@@ -392,7 +484,7 @@ class RuleContext:
         tests = self._compile(rule)
         outcomes = [test.outcome for test in tests]
         matches: list[_Unit] = []
-        unknown: list[Evaluation] = []
+        unknown: list[_Unit] = []
         units = self._selected(rule)
         for unit in units:
             verdict: Verdict = "match"
@@ -406,16 +498,19 @@ class RuleContext:
                 if verdict == "match":
                     matches.append(unit)
                 else:
-                    unknown.append(self._evaluation(unit, tests))
+                    unknown.append(unit)
+        trace = partial(self._evaluation, tests=tests)
         return RuleResult(
             rule=rule.name,
             refused=None,
             evaluated=len(units),
             matched=len(matches),
             reclaimable=sum(unit.size for unit in matches),
-            unknown=tuple(unknown),
+            unknown=Unknowns(tuple(unknown), trace),
             _matches=tuple(matches),
-            _explain=partial(self._evaluation, tests=tests),
+            _candidate=lambda unit: _candidate(
+                unit, trace(unit), remove_empty_show=rule.remove_empty_show
+            ),
         )
 
     def explain(self, rule: Rule, rating_key: int) -> Evaluation | None:
@@ -542,6 +637,36 @@ class RuleContext:
         self._units[level] = units
         return units
 
+    def ranks(self, level: str) -> dict[int, tuple[int, int]]:
+        """Rank a level's seasons or episodes within their show, newest first.
+
+        Map each unit's key to its rank (1 for the newest; equals share a rank) and how
+        many of its show's units have no number, any of which could be newer still.
+        Specials, and units without a show or a number of their own, are not ranked.
+        """
+        if (ranks := self._ranks.get(level)) is not None:
+            return ranks
+        ranks = self._ranks[level] = {}
+        by_show: defaultdict[int, list[_Unit]] = defaultdict(list)
+        for unit in self._level(level):
+            if unit.season != 0 and unit.show_key is not None:
+                by_show[unit.show_key].append(unit)
+        for units in by_show.values():
+            placed = [
+                ((unit.season, unit.episode if level == "episode" else 0), unit.key)
+                for unit in units
+                if unit.season is not None
+                and (level != "episode" or unit.episode is not None)
+            ]
+            unplaced = len(units) - len(placed)
+            placed.sort(reverse=True)
+            rank, previous = 0, None
+            for position, (place, key) in enumerate(placed, 1):
+                if place != previous:
+                    rank, previous = position, place
+                ranks[key] = (rank, unplaced)
+        return ranks
+
     def _grouped(self) -> _Grouped:
         """Sort the library's items once into movies, shows and episodes."""
         if self._items is not None:
@@ -592,7 +717,7 @@ class RuleContext:
             resolutions=tuple(f.resolution for f in files),
             codecs=tuple(f.video_codec for f in files),
             labels=tuple(sorted(labels)),
-            keys=(key, *(f.rating_key for f in files)),
+            files=tuple(f.rating_key for f in files),
             missing=sum(f.file_missing for f in files),
             media="movie" if level == "movie" else "tv",
             tmdb_id=owner.tmdb_id,
@@ -603,6 +728,12 @@ class RuleContext:
         if self.analytics is not None:
             _add_plays(unit, self.analytics.stats, files)
         return unit
+
+    def _one(self, value: str | None) -> tuple[str | None]:
+        """Return a shared one-value tuple: fewer objects for the garbage collector."""
+        if (one := self._ones.get(value)) is None:
+            one = self._ones[value] = (value,)
+        return one
 
     def _single(self, level: str, item: PlexItem, show: PlexItem | None) -> _Unit:
         """Build the unit of a movie or episode (quicker than a group of one)."""
@@ -619,12 +750,12 @@ class RuleContext:
             added_at=item.added_at,
             first_added=item.added_at,
             size=item.size,
-            resolutions=(item.resolution,),
-            codecs=(item.video_codec,),
+            resolutions=self._one(item.resolution),
+            codecs=self._one(item.video_codec),
             labels=tuple(sorted({label.casefold() for label in labels}))
             if labels
             else (),
-            keys=(item.rating_key,),
+            files=(),
             missing=int(item.file_missing),
             media="movie" if level == "movie" else "tv",
             tmdb_id=owner.tmdb_id,
@@ -671,12 +802,15 @@ class RuleContext:
             factory(self, rule)
             for present, factory in (
                 (rule.not_played_days is not None, _not_played),
+                (rule.never_played_added_days is not None, _never_played_added),
                 (rule.never_played, _never_played),
                 (rule.max_plays is not None, _max_plays),
                 (rule.added_more_than_days is not None, _added_before),
                 (rule.min_size_gb is not None, _min_size),
                 (rule.resolutions is not None, _resolutions),
                 (rule.codecs is not None, _codecs),
+                (rule.keep_last_episodes is not None, _keep_last_episodes),
+                (rule.keep_last_seasons is not None, _keep_last_seasons),
                 (True, _files),
                 (True, _now_playing),
                 (bool(rule.labels), _keep_labels),
@@ -696,48 +830,129 @@ def _history_note(ctx: RuleContext, start: int) -> str | None:
     return None
 
 
+def _ever_played(since: int | None, unit: _Unit) -> bool | None:
+    """Whether anyone played the unit; None when plays before the history are unknown."""
+    if unit.plays:
+        return True
+    return None if since is not None and since > unit.first_added else False
+
+
+def _unplayed_window(ctx: RuleContext, days: int) -> Callable[[_Unit], Outcome]:
+    """Judge a unit by its plays: none, and not added, in the last N days."""
+    start = int(ctx.now - days * DAY)
+    gap = ctx.analytics is not None and (ctx.analytics.since or 0) > start
+
+    def outcome(unit: _Unit) -> Outcome:
+        last = unit.last_played
+        if (last is not None and last >= start) or unit.added_at >= start:
+            return FAIL
+        return UNKNOWN if unit.undated or gap else PASS
+
+    return outcome
+
+
 def _not_played(ctx: RuleContext, rule: Rule) -> _Test:
-    """Not played for N days: no play in the window, and added before it."""
+    """Not played for N days: no play in the window, and added before it.
+
+    With a threshold for never-played items, those are left to it: this test then
+    judges played items only.
+    """
     days = rule.not_played_days or 0
     start = int(ctx.now - days * DAY)
     problem = ctx.play_problem(rule, plex=True)
     gap = _history_note(ctx, start)
+    window = _unplayed_window(ctx, days)
+    split = rule.never_played_added_days is not None
+    fresh = ctx.now - (rule.never_played_added_days or 0) * DAY
+    since = ctx.analytics.since if ctx.analytics else None
 
     def outcome(unit: _Unit) -> Outcome:
         if problem is not None:
             return UNKNOWN
-        last = unit.last_played
-        if (last is not None and last >= start) or unit.added_at >= start:
-            return FAIL
-        if unit.undated or gap is not None:
-            return UNKNOWN
-        return PASS
+        if not split:
+            return window(unit)
+        played = _ever_played(since, unit)
+        if played is False:
+            return PASS
+        result = window(unit)
+        if played or result == PASS:
+            return result
+        # Perhaps never played: a failure stands only if it fails as never played too.
+        return FAIL if result == FAIL and unit.added_at >= fresh else UNKNOWN
 
     def describe(unit: _Unit, result: Outcome) -> tuple[Value, str]:
         last = unit.last_played
         seen = None if last is None else int((ctx.now - last) // DAY)
         if result == UNKNOWN:
-            return seen, problem or gap or "a play has no recorded time"
+            history = _history_note(ctx, unit.first_added) if split else None
+            return seen, problem or gap or history or "a play has no recorded time"
         if last is not None and (result == PASS or last >= start):
             return seen, f"last played {seen} days ago"
         added = int((ctx.now - unit.added_at) // DAY)
         if result == FAIL:
             return seen, f"added {added} days ago"
-        return seen, f"never played, added {added} days ago"
+        if not split:
+            return seen, f"never played, added {added} days ago"
+        if _ever_played(since, unit) is None and since is not None:
+            return seen, f"not played since play data starts ({_date(since)})"
+        return seen, "never played"
 
     return _Test("not_played_days", days, outcome, describe)
+
+
+def _never_played_added(ctx: RuleContext, rule: Rule) -> _Test:
+    """A never-played item is added more than N days ago; played ones are left aside.
+
+    Played items pass when not_played_days judges them, and fail without it.
+    """
+    days = rule.never_played_added_days or 0
+    fresh = ctx.now - days * DAY
+    problem = ctx.play_problem(rule, plex=True)
+    since = ctx.analytics.since if ctx.analytics else None
+    window = (
+        None
+        if rule.not_played_days is None
+        else _unplayed_window(ctx, rule.not_played_days)
+    )
+
+    def outcome(unit: _Unit) -> Outcome:
+        if problem is not None:
+            return UNKNOWN
+        played = _ever_played(since, unit)
+        young = unit.added_at >= fresh
+        if played is False:
+            return FAIL if young else PASS
+        if window is None:  # played items never qualify
+            return FAIL if played or young else UNKNOWN
+        if played or not young:
+            return PASS
+        # Perhaps played before the history: a failure stands if it fails as played.
+        return FAIL if window(unit) == FAIL else UNKNOWN
+
+    def describe(unit: _Unit, result: Outcome) -> tuple[Value, str]:
+        added = int((ctx.now - unit.added_at) // DAY)
+        if result == UNKNOWN:
+            return added, problem or _history_note(ctx, unit.first_added) or ""
+        played = _ever_played(since, unit)
+        if played:
+            return added, f"played {unit.plays} times"
+        if played is None and since is not None:
+            return added, f"not played since {_date(since)}, added {added} days ago"
+        return added, f"never played, added {added} days ago"
+
+    return _Test("never_played_added_days", days, outcome, describe)
 
 
 def _never_played(ctx: RuleContext, rule: Rule) -> _Test:
     """Never played by anyone since the item was added."""
     problem = ctx.play_problem(rule, plex=True)
+    since = ctx.analytics.since if ctx.analytics else None
 
     def outcome(unit: _Unit) -> Outcome:
         if problem is not None:
             return UNKNOWN
-        if unit.plays:
-            return FAIL
-        return UNKNOWN if _history_note(ctx, unit.first_added) else PASS
+        played = _ever_played(since, unit)
+        return FAIL if played else UNKNOWN if played is None else PASS
 
     def describe(unit: _Unit, result: Outcome) -> tuple[Value, str]:
         if result == UNKNOWN:
@@ -753,13 +968,14 @@ def _max_plays(ctx: RuleContext, rule: Rule) -> _Test:
     """Played at most N times since the item was added."""
     limit = rule.max_plays or 0
     problem = ctx.play_problem(rule, plex=True)
+    since = (ctx.analytics.since or 0) if ctx.analytics else 0
 
     def outcome(unit: _Unit) -> Outcome:
         if problem is not None:
             return UNKNOWN
         if unit.plays > limit:
             return FAIL
-        return UNKNOWN if _history_note(ctx, unit.first_added) else PASS
+        return UNKNOWN if since > unit.first_added else PASS
 
     def describe(unit: _Unit, result: Outcome) -> tuple[Value, str]:
         if result == UNKNOWN:
@@ -835,6 +1051,68 @@ def _codecs(ctx: RuleContext, rule: Rule) -> _Test:
     return _quality("codecs", rule.codecs or frozenset())
 
 
+def _newest(rank: int, thing: str) -> str:
+    """Name a rank from the newest: the newest, the 2nd newest, the 13th newest."""
+    if rank == 1:
+        return f"the newest {thing}"
+    suffix = (
+        "th"
+        if rank % 100 in (11, 12, 13)
+        else {1: "st", 2: "nd", 3: "rd"}.get(rank % 10, "th")
+    )
+    return f"the {rank}{suffix} newest {thing}"
+
+
+def _keep_last(ctx: RuleContext, condition: str, level: str, count: int) -> _Test:
+    """Pass when not among the N newest of its show (Specials never are)."""
+    ranks = ctx.ranks(level)
+
+    def outcome(unit: _Unit) -> Outcome:
+        if unit.season == 0:
+            return PASS
+        if (found := ranks.get(unit.key)) is None:
+            return UNKNOWN
+        rank, unplaced = found
+        if rank > count:
+            return PASS
+        return FAIL if rank + unplaced <= count else UNKNOWN
+
+    def describe(unit: _Unit, result: Outcome) -> tuple[Value, str]:
+        if unit.season == 0:
+            return None, "Specials never count among the newest"
+        if (found := ranks.get(unit.key)) is None:
+            if unit.show_key is None:
+                return None, "not linked to a show"
+            return (
+                None,
+                f"its {'season' if level == 'season' else 'episode'} number is unknown",
+            )
+        rank, unplaced = found
+        place = _newest(rank, level)
+        if result == PASS:
+            return rank, f"{place}, not among the last {count} kept"
+        if result == FAIL:
+            return rank, f"{place}, among the last {count} kept"
+        return rank, (
+            f"{place} of those numbered, but {unplaced} {level}"
+            f"{'s have' if unplaced != 1 else ' has'} no number"
+        )
+
+    return _Test(condition, count, outcome, describe)
+
+
+def _keep_last_episodes(ctx: RuleContext, rule: Rule) -> _Test:
+    """Not one of the N newest episodes of its show."""
+    return _keep_last(
+        ctx, "keep_last_episodes", "episode", rule.keep_last_episodes or 0
+    )
+
+
+def _keep_last_seasons(ctx: RuleContext, rule: Rule) -> _Test:
+    """Not one of the N newest seasons of its show."""
+    return _keep_last(ctx, "keep_last_seasons", "season", rule.keep_last_seasons or 0)
+
+
 def _files(ctx: RuleContext, rule: Rule) -> _Test:
     """Every file is present: a missing one may be an unmounted disk."""
 
@@ -854,7 +1132,9 @@ def _now_playing(ctx: RuleContext, rule: Rule) -> _Test:
     playing = ctx.now_playing
 
     def outcome(unit: _Unit) -> Outcome:
-        return FAIL if playing and not playing.isdisjoint(unit.keys) else PASS
+        if playing and (unit.key in playing or not playing.isdisjoint(unit.files)):
+            return FAIL
+        return PASS
 
     def describe(unit: _Unit, result: Outcome) -> tuple[Value, str]:
         if result == FAIL:
@@ -957,7 +1237,9 @@ def _no_requests(ctx: RuleContext) -> str:
     return "no tmdb or tvdb id to match requests by"
 
 
-def _candidate(unit: _Unit, evaluation: Evaluation) -> Candidate:
+def _candidate(
+    unit: _Unit, evaluation: Evaluation, *, remove_empty_show: bool = False
+) -> Candidate:
     """Turn a matching unit into a candidate."""
     return Candidate(
         rating_key=unit.key,
@@ -969,12 +1251,13 @@ def _candidate(unit: _Unit, evaluation: Evaluation) -> Candidate:
         why=evaluation.reason,
         trace=evaluation.trace,
         section_id=unit.section_id,
-        keys=unit.keys,
+        keys=(unit.key, *unit.files),
         tmdb_id=unit.tmdb_id,
         tvdb_id=unit.tvdb_id,
         show_key=unit.show_key,
         season=unit.season,
         episode=unit.episode,
+        remove_empty_show=remove_empty_show,
     )
 
 
