@@ -15,7 +15,9 @@ from custom_components.smartplex import deletions, logbook
 from custom_components.smartplex.api import ServiceKind
 from custom_components.smartplex.cleanup.executor import MAX_ATTEMPTS
 from custom_components.smartplex.cleanup.plan import StepRecord
+from custom_components.smartplex.cleanup.rules import Rule
 from custom_components.smartplex.const import DOMAIN
+from custom_components.smartplex.coordinator import async_rule_context
 from custom_components.smartplex.diagnostics import async_get_config_entry_diagnostics
 from simulators import Fault, SimulatorStack
 from simulators.world import Episode, Movie, Season, Show
@@ -819,3 +821,43 @@ async def test_free_space_must_be_known(
     with pytest.raises(ServiceValidationError) as err:
         await request(hass, entry.entry_id, rule=NEVER_WATCHED, target_free_gb=100)
     assert err.value.translation_key == "free_space_unknown"
+
+
+@pytest.mark.parametrize("whole_season", [True, False])
+async def test_remove_empty_show(
+    hass: HomeAssistant, stack: SimulatorStack, whole_season: bool
+) -> None:
+    """A season rule with remove_empty_show drops the series once its last files go."""
+    entry = await setup_entry(
+        hass, stack, SERVICES, NOW | {"blast_radius_percent": 100}
+    )
+    show = shows(stack)[0]
+    seasons = [stack.world.seasons[k] for k in show.season_keys]
+    chosen = seasons if whole_season else seasons[:1]
+    rule = {
+        "name": "Seasons",
+        "level": "season",
+        "added_more_than_days": 0,
+        "remove_empty_show": True,
+        "labels": ["nothing"],
+    }
+    context = await async_rule_context(entry.runtime_data)
+    result = context.evaluate(Rule.from_dict(rule))
+    keys = {s.rating_key for s in chosen}
+    candidates = [c for c in result.candidates if c.rating_key in keys]
+    assert len(candidates) == len(chosen)
+    engine = entry.runtime_data.cleanup.engine
+    plan = await engine.async_request(candidates, [], rule="Seasons", dry_run=False)
+    await engine.async_confirm(plan.id, plan.total_gb, None)
+    await run(hass, entry)
+    assert all(
+        not (e.file and e.file.exists)
+        for s in chosen
+        for e in (stack.world.episodes[k] for k in s.episode_keys)
+    )
+    assert (show.sonarr_id is None) is whole_season
+    notes = {i.steps["remove_empty_show"].note for i in plan.items}
+    if whole_season:
+        assert "show removed" in notes
+    else:
+        assert all("the show stays" in note for note in notes)

@@ -35,12 +35,14 @@ from .plan import (
 )
 from .rules import Candidate, Check
 from .steps import (
+    SHOW_REMOVED,
     ItemAbortedError,
     Services,
     collection,
     delete,
     keep,
     media_index,
+    remove_if_empty,
     reset_request,
     set_monitored,
     uncollect,
@@ -205,6 +207,7 @@ class CleanupEngine:
                     why=candidate.why,
                     trace=[_check(check) for check in candidate.trace],
                     requested_by=requesters(candidate) if requesters else [],
+                    remove_empty_show=candidate.remove_empty_show,
                 )
             )
         now = self._clock()
@@ -796,7 +799,21 @@ class CleanupEngine:
             Step.DELETE,
             lambda: delete(services, item, exclusion=self._settings().import_exclusion),
         )
-        if services.overseerr is not None and item.level in ("movie", "show"):
+        whole = item.level in ("movie", "show")
+        if item.remove_empty_show and item.manager == Manager.SONARR and not whole:
+            await self._step(
+                plan,
+                item,
+                Step.REMOVE_EMPTY_SHOW,
+                lambda: remove_if_empty(
+                    services.arr(item),
+                    item,
+                    exclusion=self._settings().import_exclusion,
+                ),
+            )
+            record = item.steps[Step.REMOVE_EMPTY_SHOW]
+            whole = record.note == SHOW_REMOVED
+        if services.overseerr is not None and whole:
             overseerr = services.overseerr
             await self._step(
                 plan,

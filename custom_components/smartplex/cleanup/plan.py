@@ -50,6 +50,7 @@ class Step(StrEnum):
     UNMONITOR = "unmonitor"  # in Radarr or Sonarr, so nothing re-grabs it
     DELETE = "delete"  # files, through the manager
     RESET_REQUEST = "reset_request"  # Overseerr, so it can be requested again
+    REMOVE_EMPTY_SHOW = "remove_empty_show"  # Sonarr, once a partial purge left nothing
     UNCOLLECT = "uncollect"
     REMONITOR = "remonitor"
 
@@ -95,6 +96,7 @@ class PlanItem:
     purge_at: float | None = None
     was_monitored: bool | None = None
     warned: bool = False  # the heads-up before its purge went out
+    remove_empty_show: bool = False  # a season or episode: drop the series once empty
 
     @property
     def files(self) -> int:
@@ -125,6 +127,8 @@ class PlanItem:
             if self.manager != Manager.PLEX
             else "plex: delete the item and its files",
         ]
+        if self.remove_empty_show and self.manager == Manager.SONARR:
+            done.append("sonarr: delete the series if no file is left")
         if overseerr and self.level in ("movie", "show"):
             done.append("overseerr: reset the request so it can be asked for again")
         return done

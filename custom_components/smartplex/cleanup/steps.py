@@ -21,6 +21,7 @@ from custom_components.smartplex.api import (
 from .plan import Manager, PlanItem
 
 LEAVING_SOON = "Leaving soon"
+SHOW_REMOVED = "show removed"
 
 
 class ItemAbortedError(Exception):
@@ -232,6 +233,25 @@ async def delete_episodes(
     if left.intersection(f.id for f in files):
         raise _still_there("sonarr", item)
     return f"{len(files)} files" if files else "no files left"
+
+
+async def remove_if_empty(sonarr: ArrClient, item: PlanItem, *, exclusion: bool) -> str:
+    """After a season's or episode's purge, delete the series if no file is left."""
+    series = await sonarr.async_get_series(_arr_id(item))
+    if series is None:
+        return SHOW_REMOVED
+    match(item, series)
+    if left := await sonarr.async_get_episode_files(series.id):
+        return f"{len(left)} files left: the show stays"
+    try:
+        await sonarr.async_delete_series(
+            series.id, delete_files=True, add_exclusion=exclusion
+        )
+    except SmartPlexNotFoundError:
+        return SHOW_REMOVED
+    if await sonarr.async_get_series(series.id) is not None:
+        raise _still_there("sonarr", item)
+    return SHOW_REMOVED
 
 
 async def delete_on_plex(plex: PlexClient, item: PlanItem) -> str | None:
