@@ -565,8 +565,8 @@ async def test_resume_after_crash_mid_delete(
     )
     await radarr.async_delete_movie(movie.radarr_id)
     await hass.config_entries.async_reload(entry.entry_id)
-    await hass.async_block_till_done()
-    await run(hass, entry)
+    # The purge resumes by itself as the entry comes back.
+    await hass.async_block_till_done(wait_background_tasks=True)
     state = await plan_state(hass, entry, plan["plan_id"])
     assert state["state"] == "done"
     assert state["items"][0]["state"] == "deleted"

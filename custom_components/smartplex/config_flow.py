@@ -129,11 +129,11 @@ SERVICE_RECONFIGURE_SCHEMA = _connection_schema(CONF_API_KEY, secret_required=Fa
 BYTES_PER_GB = 1e9
 
 
-def _whole_number(maximum: int, unit: str) -> NumberSelector:
-    """Return a box for a whole number from 1 to `maximum` in `unit`."""
+def _whole_number(maximum: int, unit: str, minimum: int = 1) -> NumberSelector:
+    """Return a box for a whole number from `minimum` to `maximum` in `unit`."""
     return NumberSelector(
         NumberSelectorConfig(
-            min=1,
+            min=minimum,
             max=maximum,
             step=1,
             unit_of_measurement=unit,
@@ -155,7 +155,7 @@ OPTIONS_SCHEMA = probatio.Schema(
             CONF_NOT_WATCHED_DAYS, default=DEFAULT_NOT_WATCHED_DAYS
         ): _whole_number(3650, "days"),
         probatio.Required(CONF_GRACE_HOURS, default=DEFAULT_GRACE_HOURS): _whole_number(
-            8760, "h"
+            8760, "h", minimum=0
         ),
         probatio.Required(
             CONF_PLAN_EXPIRY_HOURS, default=DEFAULT_PLAN_EXPIRY_HOURS

@@ -121,7 +121,10 @@ class SmartPlexCleanup:
     def _async_due(self, _now: datetime) -> None:
         """Run the due work in the background."""
         self._timer = None
-        if self.entry.state is not ConfigEntryState.LOADED:
+        if self.entry.state not in (
+            ConfigEntryState.LOADED,
+            ConfigEntryState.SETUP_IN_PROGRESS,  # resuming a purge cut short
+        ):
             return  # unloading: the next setup resumes from the journal
         self.entry.async_create_background_task(
             self.hass, self.async_run(), "smartplex deletion plans"
