@@ -20,7 +20,9 @@ SEED = int(os.environ.get("SMARTPLEX_CRASH_SEED", "1"))
 MOVIES = 320
 EPISODES_OF = 4  # shows whose episodes are deleted one by one
 DONE_WITHIN = 180.0
-CALL_DELAY = 0.04  # seconds Radarr and Sonarr take to answer
+CALL_DELAY = (
+    0.01 * ROUNDS
+)  # seconds Radarr and Sonarr take: the purge outlasts the rounds
 
 
 async def action(hass: RealHass, name: str, **data: Any) -> dict[str, Any]:

@@ -861,3 +861,21 @@ async def test_remove_empty_show(
         assert "show removed" in notes
     else:
         assert all("the show stays" in note for note in notes)
+
+
+async def test_rule_carries_its_free_space_gate(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """A rule's own free_below_gb gates plans made from it."""
+    entry = await setup_entry(hass, stack, SERVICES, LATER)
+    free = sum(d.free for d in stack.world.disks) / 1_000_000_000
+    gated = NEVER_WATCHED | {"free_below_gb": free - 1}
+    plan = await request(hass, entry.entry_id, rule=gated, dry_run=True)
+    assert plan["items"] == []
+    assert plan["gated"]
+    open_gate = NEVER_WATCHED | {
+        "free_below_gb": free + 1,
+        "target_free_gb": free + 0.001,
+    }
+    plan = await request(hass, entry.entry_id, rule=open_gate, dry_run=True)
+    assert len(plan["items"]) == 1

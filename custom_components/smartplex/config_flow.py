@@ -142,6 +142,19 @@ def _whole_number(maximum: int, unit: str, minimum: int = 1) -> NumberSelector:
     )
 
 
+def _gigabytes() -> NumberSelector:
+    """Return a box for a size in GB, to a tenth."""
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=0.1,
+            max=1_000_000,
+            step=0.1,
+            mode=NumberSelectorMode.BOX,
+            unit_of_measurement="GB",
+        )
+    )
+
+
 OPTIONS_SCHEMA = probatio.Schema(
     {
         probatio.Optional(CONF_CAPACITY_GB): _whole_number(100_000_000, "GB"),
@@ -189,19 +202,13 @@ RULE_SCHEMA = probatio.Schema(
         probatio.Optional("never_played"): bool,
         probatio.Optional("max_plays"): _whole_number(1_000_000, "plays"),
         probatio.Optional("added_more_than_days"): _whole_number(36500, "days"),
-        probatio.Optional("min_size_gb"): NumberSelector(
-            NumberSelectorConfig(
-                min=0.1,
-                max=1_000_000,
-                step=0.1,
-                mode=NumberSelectorMode.BOX,
-                unit_of_measurement="GB",
-            )
-        ),
+        probatio.Optional("min_size_gb"): _gigabytes(),
         probatio.Optional("keep_last_episodes"): _whole_number(10_000, "episodes"),
         probatio.Optional("keep_last_seasons"): _whole_number(10_000, "seasons"),
         probatio.Optional("labels", default="keep"): TextSelector(),
         probatio.Optional("remove_empty_show"): bool,
+        probatio.Optional("free_below_gb"): _gigabytes(),
+        probatio.Optional("target_free_gb"): _gigabytes(),
     }
 )
 TOKEN_SCHEMA = probatio.Schema({probatio.Required(CONF_TOKEN): SECRET_SELECTOR})

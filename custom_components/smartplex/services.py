@@ -391,6 +391,7 @@ async def _async_request_deletion(
     context = await _async_rule_context(entry)
     refused: list[tuple[int, str, str]] = []
     rule_name: str | None = None
+    rule: Rule | None = None
     if ATTR_RATING_KEYS in data:
         keys = data[ATTR_RATING_KEYS]
         candidates, excluded = await call.hass.async_add_executor_job(
@@ -416,7 +417,11 @@ async def _async_request_deletion(
         candidates = list(result.candidates)
     free: int | None = None
     gated: str | None = None
-    if ATTR_FREE_BELOW in data or ATTR_TARGET_FREE in data:
+    if rule is not None:
+        # A rule may carry its own free-space gate; the call's fields win.
+        data.setdefault(ATTR_FREE_BELOW, rule.free_below_gb)
+        data.setdefault(ATTR_TARGET_FREE, rule.target_free_gb)
+    if data.get(ATTR_FREE_BELOW) is not None or data.get(ATTR_TARGET_FREE) is not None:
         free = _free_space(entry)
         threshold = data.get(ATTR_FREE_BELOW)
         if threshold is not None and free >= threshold * GB:

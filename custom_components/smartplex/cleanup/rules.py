@@ -188,6 +188,10 @@ class Rule:
     never count among the newest, so they are not spared. An item whose rank hangs on
     an unknown season or episode number is unknown. `remove_empty_show` (season and
     episode rules) asks for the show to go too once none of its files are left.
+
+    `free_below_gb` and `target_free_gb` gate plans made from the rule on free space:
+    plan only while less than `free_below_gb` is free, and then just enough candidates,
+    in the rule's order, to reach `target_free_gb`. They select nothing themselves.
     """
 
     name: str
@@ -209,6 +213,8 @@ class Rule:
     requested_by_unwatched: bool = False
     max_data_age_hours: float = 2.0
     remove_empty_show: bool = False
+    free_below_gb: float | None = None
+    target_free_gb: float | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Rule:
@@ -264,6 +270,8 @@ _READERS: dict[str, Callable[[str, Any], Any]] = {
     "requested_by_unwatched": _flag,
     "max_data_age_hours": _hours,
     "remove_empty_show": _flag,
+    "free_below_gb": _size,
+    "target_free_gb": _size,
 }
 
 
