@@ -11,13 +11,12 @@ from .api import SmartPlexApiError
 from .coordinator import SmartPlexConfigEntry
 
 
-class EnableServiceFlow(RepairsFlow):
-    """Re-test a disabled service and, if it answers, call it again."""
+class _EntryFlow(RepairsFlow):
+    """A one-step fix of one loaded SmartPlex entry."""
 
-    def __init__(self, entry_id: str, service_key: str) -> None:
-        """Remember which service of which entry."""
+    def __init__(self, entry_id: str) -> None:
+        """Remember which entry."""
         self.entry_id = entry_id
-        self.service_key = service_key
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -28,12 +27,33 @@ class EnableServiceFlow(RepairsFlow):
     async def async_step_confirm(
         self, user_input: dict[str, Any] | None = None
     ) -> RepairsFlowResult:
-        """Re-test on confirmation; stay on the form while it still fails."""
+        """Confirm, then fix, while the entry is loaded."""
         entry: SmartPlexConfigEntry | None = self.hass.config_entries.async_get_entry(
             self.entry_id
         )
         if entry is None or entry.state is not ConfigEntryState.LOADED:
             return self.async_abort(reason="entry_not_loaded")
+        return await self._async_fix(entry, user_input)
+
+    async def _async_fix(
+        self, entry: SmartPlexConfigEntry, user_input: dict[str, Any] | None
+    ) -> RepairsFlowResult:
+        """Show the confirmation, or fix once confirmed."""
+        raise NotImplementedError
+
+
+class EnableServiceFlow(_EntryFlow):
+    """Re-test a disabled service and, if it answers, call it again."""
+
+    def __init__(self, entry_id: str, service_key: str) -> None:
+        """Remember which service of which entry."""
+        super().__init__(entry_id)
+        self.service_key = service_key
+
+    async def _async_fix(
+        self, entry: SmartPlexConfigEntry, user_input: dict[str, Any] | None
+    ) -> RepairsFlowResult:
+        """Re-test on confirmation; stay on the form while it still fails."""
         health = entry.runtime_data.health
         name = health.health[self.service_key].name
         errors: dict[str, str] = {}
@@ -52,28 +72,13 @@ class EnableServiceFlow(RepairsFlow):
         )
 
 
-class AcceptLibraryFlow(RepairsFlow):
+class AcceptLibraryFlow(_EntryFlow):
     """Believe a library that lost most of a section, once a person says it is true."""
 
-    def __init__(self, entry_id: str) -> None:
-        """Remember which entry."""
-        self.entry_id = entry_id
-
-    async def async_step_init(
-        self, user_input: dict[str, Any] | None = None
-    ) -> RepairsFlowResult:
-        """Start with the confirmation step."""
-        return await self.async_step_confirm()
-
-    async def async_step_confirm(
-        self, user_input: dict[str, Any] | None = None
+    async def _async_fix(
+        self, entry: SmartPlexConfigEntry, user_input: dict[str, Any] | None
     ) -> RepairsFlowResult:
         """On confirmation, sync fully and take Plex's answer as it is."""
-        entry: SmartPlexConfigEntry | None = self.hass.config_entries.async_get_entry(
-            self.entry_id
-        )
-        if entry is None or entry.state is not ConfigEntryState.LOADED:
-            return self.async_abort(reason="entry_not_loaded")
         library = entry.runtime_data.library
         if user_input is None:
             return self.async_show_form(

@@ -21,7 +21,7 @@ from .api import SmartPlexApiError
 from .cleanup.executor import PlanError
 from .cleanup.plan import GB, Plan, PlanState
 from .cleanup.pressure import select_for_target
-from .cleanup.rules import Candidate, Check, Rule, RuleContext, RuleError
+from .cleanup.rules import Candidate, Rule, RuleContext, RuleError
 from .const import CONF_CAPACITY_GB, CONF_RULES, DOMAIN
 from .coordinator import SmartPlexConfigEntry, async_rule_context, request_event
 from .deletions import SmartPlexCleanup
@@ -264,17 +264,6 @@ async def _async_rule_context(entry: SmartPlexConfigEntry) -> RuleContext:
         ) from err
 
 
-def _check(check: Check) -> dict[str, Any]:
-    """Describe one condition of a trace."""
-    return {
-        "condition": check.condition,
-        "seen": check.seen,
-        "threshold": check.threshold,
-        "outcome": str(check.outcome),
-        "note": check.note,
-    }
-
-
 async def _async_find_candidates(
     call: ServiceCall, data: dict[str, Any]
 ) -> ServiceResponse:
@@ -324,7 +313,7 @@ async def _async_explain(call: ServiceCall, data: dict[str, Any]) -> ServiceResp
         "title": evaluation.title,
         "level": evaluation.level,
         "verdict": str(evaluation.verdict),
-        "trace": [_check(check) for check in evaluation.trace],
+        "trace": [check.as_dict() for check in evaluation.trace],
     }
 
 

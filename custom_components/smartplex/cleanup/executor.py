@@ -33,7 +33,7 @@ from .plan import (
     Step,
     StepRecord,
 )
-from .rules import Candidate, Check
+from .rules import Candidate
 from .steps import (
     SHOW_REMOVED,
     ItemAbortedError,
@@ -90,17 +90,6 @@ class _Run:
     media_ids: dict[tuple[str, int], int] | None = None
     sections: set[int] = field(default_factory=set)
     deleted: list[PlanItem] = field(default_factory=list)
-
-
-def _check(check: Check) -> dict[str, Any]:
-    """Store a rule check as plain data."""
-    return {
-        "condition": check.condition,
-        "seen": check.seen,
-        "threshold": check.threshold,
-        "outcome": check.outcome,
-        "note": check.note,
-    }
 
 
 def _describe(err: Exception) -> str:
@@ -205,7 +194,7 @@ class CleanupEngine:
                     arr_key=arr_key,
                     arr_id=arr_id,
                     why=candidate.why,
-                    trace=[_check(check) for check in candidate.trace],
+                    trace=[check.as_dict() for check in candidate.trace],
                     requested_by=requesters(candidate) if requesters else [],
                     remove_empty_show=candidate.remove_empty_show,
                 )

@@ -285,6 +285,16 @@ class Check:
     outcome: Outcome
     note: str
 
+    def as_dict(self) -> dict[str, Any]:
+        """Return the check as plain data (for responses and the audit log)."""
+        return {
+            "condition": self.condition,
+            "seen": self.seen,
+            "threshold": self.threshold,
+            "outcome": str(self.outcome),
+            "note": self.note,
+        }
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Evaluation:

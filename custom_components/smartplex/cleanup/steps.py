@@ -22,6 +22,7 @@ from .plan import Manager, PlanItem
 
 LEAVING_SOON = "Leaving soon"
 SHOW_REMOVED = "show removed"
+NOT_MONITORED_BEFORE = "was not monitored before"
 
 
 class ItemAbortedError(Exception):
@@ -71,10 +72,8 @@ async def set_monitored(
         if movie is None:
             return "not in radarr any more"
         match(item, movie)
-        if not monitored:
-            item.was_monitored = movie.monitored
-        elif not item.was_monitored:
-            return "was not monitored before"
+        if not _remember(item, monitored, movie.monitored):
+            return NOT_MONITORED_BEFORE
         await radarr.async_set_movie_monitored(movie, monitored)
         return None
     sonarr = services.arr(item)
@@ -83,10 +82,8 @@ async def set_monitored(
         return "not in sonarr any more"
     match(item, series)
     if item.level == "show":
-        if not monitored:
-            item.was_monitored = series.monitored
-        elif not item.was_monitored:
-            return "was not monitored before"
+        if not _remember(item, monitored, series.monitored):
+            return NOT_MONITORED_BEFORE
         await sonarr.async_set_series_monitored(series, monitored)
         return None
     episodes = [
@@ -95,14 +92,20 @@ async def set_monitored(
         if e.season_number == item.season
         and (item.level == "season" or e.episode_number == item.episode)
     ]
-    if not monitored:
-        item.was_monitored = any(e.monitored for e in episodes)
-    elif not item.was_monitored:
-        return "was not monitored before"
+    if not _remember(item, monitored, any(e.monitored for e in episodes)):
+        return NOT_MONITORED_BEFORE
     if item.level == "season":
         await sonarr.async_set_series_monitored(series, monitored, season=item.season)
     await sonarr.async_set_episodes_monitored([e.id for e in episodes], monitored)
     return f"{len(episodes)} episodes"
+
+
+def _remember(item: PlanItem, monitored: bool, current: bool) -> bool:
+    """Keep the flag before unmonitoring; say whether a restore should monitor again."""
+    if not monitored:
+        item.was_monitored = current
+        return True
+    return bool(item.was_monitored)
 
 
 def match(item: PlanItem, found: ArrMovie | ArrSeries) -> None:
