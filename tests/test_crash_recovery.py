@@ -11,6 +11,8 @@ import random
 import time
 from typing import Any
 
+import pytest
+
 from script.realhass import RealHass, real_hass
 from simulators import Fault, SimulatorStack
 from simulators.world import MediaFile, World
@@ -52,6 +54,7 @@ def files_of(world: World, keys: set[int]) -> list[MediaFile]:
     ]
 
 
+@pytest.mark.timeout(90 + 15 * ROUNDS)
 async def test_kill_mid_purge_deletes_each_item_once(socket_enabled: None) -> None:
     """Every confirmed item is deleted exactly once; nothing else is touched; the audit is whole."""
     rng = random.Random(SEED)  # noqa: S311 - kill times, not secrets
