@@ -527,7 +527,9 @@ class CleanupEngine:
         files = sum(item.files for item in items)
         if files > settings.blast_files:
             return f"{files} files in one purge (limit {settings.blast_files})"
-        totals = self._library_totals() if self._library_totals else {}
+        if self._library_totals is None:
+            return None
+        totals = self._library_totals()
         by_section: dict[int, list[int]] = {}
         for item in items:
             counted = by_section.setdefault(item.section_id, [0, 0])
