@@ -30,6 +30,7 @@ import probatio as vol
 from probatio.humanize import humanize_error
 import pytest
 import yaml
+from zeroconf import BadTypeInNameException, service_type_name
 
 ROOT = Path(__file__).parent.parent
 DOMAIN = "smartplex"
@@ -244,6 +245,77 @@ def test_manifest_requirements_match_core_pins() -> None:
 
 def test_config_flow_module_matches_manifest() -> None:
     assert MANIFEST.get("config_flow", False) == CONFIG_FLOW_PATH.is_file()
+
+
+# Manifest keys that make Home Assistant start a flow, with the step each one calls
+# (script/hassfest/quality_scale_validation/discovery.py MANIFEST_KEYS).
+DISCOVERY_KEYS = ("bluetooth", "dhcp", "homekit", "mqtt", "ssdp", "usb", "zeroconf")
+
+
+def _lowercase(value: Any) -> str:
+    if not isinstance(value, str) or value != value.lower():
+        raise vol.Invalid("needs to be lowercase")
+    return value
+
+
+def _service_type(value: Any) -> str:
+    """A DNS-SD service type python-zeroconf browses: _name._tcp.local. or _udp."""
+    try:
+        if service_type_name(value) == value:
+            return str(value)
+    except BadTypeInNameException as err:
+        raise vol.Invalid(str(err)) from err
+    raise vol.Invalid("a service type, not a service instance name")
+
+
+# script/hassfest/manifest.py: a service type, or a matcher on it (the top-level
+# macaddress, model and manufacturer matchers are deprecated, so not accepted here).
+ZEROCONF_SCHEMA = vol.Schema(
+    [
+        vol.Any(
+            vol.All(str, _service_type),
+            vol.Schema(
+                {
+                    vol.Required("type"): vol.All(str, _service_type),
+                    vol.Optional("name"): _lowercase,
+                    vol.Optional("properties"): {str: _lowercase},
+                }
+            ),
+        )
+    ]
+)
+
+
+def _config_flow_class() -> type[ConfigFlow]:
+    module = importlib.import_module(f"custom_components.{DOMAIN}.config_flow")
+    (flow,) = [
+        obj
+        for obj in vars(module).values()
+        if isinstance(obj, type)
+        and issubclass(obj, ConfigFlow)
+        and obj.__module__ == module.__name__
+    ]
+    return flow
+
+
+def test_manifest_zeroconf_entries_are_valid() -> None:
+    entries = MANIFEST.get("zeroconf", [])
+    try:
+        ZEROCONF_SCHEMA(entries)
+    except vol.Invalid as err:
+        pytest.fail(f"manifest.json zeroconf: {humanize_error(entries, err)}")
+
+
+def test_discoverable_flow_sets_a_unique_id() -> None:
+    """hassfest: "Config flows that are discoverable need to set a unique ID"."""
+    if any(MANIFEST.get(key) for key in DISCOVERY_KEYS):
+        assert "self.async_set_unique_id" in CONFIG_FLOW_PATH.read_text("utf-8")
+
+
+@pytest.mark.parametrize("key", [key for key in DISCOVERY_KEYS if key in MANIFEST])
+def test_discovery_source_has_its_own_step(key: str) -> None:
+    """Without its own step a discovery only opens the user step, with no address."""
+    assert f"async_step_{key}" in vars(_config_flow_class())
 
 
 # --- hacs.json, icons.json, services.yaml -------------------------------------------
@@ -476,6 +548,13 @@ def test_quality_scale_rule_status(rule: str) -> None:
         )
 
 
+def test_discovery_rule_done_needs_a_discovery_source() -> None:
+    """script/hassfest/quality_scale_validation/discovery.py, for a done rule."""
+    status = QUALITY_SCALE.get("discovery")
+    if status == "done" or (isinstance(status, dict) and status["status"] == "done"):
+        assert any(key in MANIFEST for key in DISCOVERY_KEYS)
+
+
 # --- strings.json and translations --------------------------------------------------
 
 KEY_REFERENCE = "[%key:"
@@ -675,6 +754,19 @@ def _flow_keys(
             ):
                 for error in _error_texts(helper.args[1], method, functions):
                     yield ("error", error)
+            # async_abort(reason=reason): every reason the variable can hold.
+            if (
+                isinstance(node, ast.Call)
+                and _callee(node) in FLOW_ABORTS
+                and isinstance(
+                    reason := next(
+                        (kw.value for kw in node.keywords if kw.arg == "reason"), None
+                    ),
+                    ast.Name,
+                )
+            ):
+                for text in _error_texts(reason, method, functions):
+                    yield ("abort", text)
     for node in ast.walk(cls):
         if not isinstance(node, ast.Call):
             continue

@@ -2,6 +2,8 @@
 
 import asyncio
 from collections.abc import Mapping
+from dataclasses import dataclass
+from ipaddress import ip_address
 from typing import Any, override
 
 from homeassistant.config_entries import (
@@ -37,7 +39,9 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
     TimeSelector,
 )
+from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 import probatio
+from yarl import URL
 
 from .api import (
     PLEX_TV_URL,
@@ -47,6 +51,7 @@ from .api import (
     ServiceInfo,
     ServiceKind,
     SmartPlexApiError,
+    SmartPlexWrongServiceError,
     plex_auth_url,
 )
 from .cleanup.rules import Rule, RuleError
@@ -97,6 +102,7 @@ from .const import (
 from .credentials import CredentialVault, async_get_vault
 from .webhooks import webhook_url
 
+TXT_MACHINE_IDENTIFIER = "machineIdentifier"
 SINGLE_INSTANCE_SERVICES = frozenset({ServiceKind.TAUTULLI, ServiceKind.OVERSEERR})
 SERVICE_NAMES = {
     ServiceKind.PLEX: "Plex",
@@ -234,12 +240,86 @@ def _form_error(secret_field: str, error: str) -> dict[str, str]:
     return {secret_field if error == "invalid_auth" else "base": error}
 
 
-def _connection_order(resource: PlexServerResource) -> list[str]:
-    """Return a server's connection URIs, direct local ones first, relays last."""
-    ordered = sorted(
-        resource.connections, key=lambda conn: (conn.relay, not conn.local)
-    )
-    return [conn.uri for conn in ordered]
+def _connection_order(
+    resource: PlexServerResource, announced_url: str | None = None
+) -> list[str]:
+    """Return a server's connection URIs, direct local ones first, relays last.
+
+    The address the server announced on the network, if any, follows the local ones
+    plex.tv lists (those are usually https).
+    """
+    ranked = [(conn.relay, not conn.local, conn.uri) for conn in resource.connections]
+    if announced_url is not None:
+        ranked.append((False, False, announced_url))
+    ranked.sort(key=lambda rank: rank[:2])
+    return list(dict.fromkeys(uri for *_, uri in ranked))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiscoveredServer:
+    """A Plex server that announced itself on the network and told who it is."""
+
+    machine_identifier: str
+    name: str
+    url: str
+
+
+def _announced_url(discovery_info: ZeroconfServiceInfo) -> str:
+    """Return the plain http address a Plex server announced over zeroconf."""
+    port = discovery_info.port or DEFAULT_PORTS[ServiceKind.PLEX]
+    return str(URL.build(scheme="http", host=discovery_info.host, port=port))
+
+
+def _txt_value(properties: Mapping[str, Any], key: str) -> str | None:
+    """Return a TXT record value; keys compare without case (RFC 6763, 6.4)."""
+    wanted = key.lower()
+    for name, value in properties.items():
+        if name.lower() == wanted and isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _lan_kind(url: str) -> tuple[str, int, str] | None:
+    """Return the scheme, IP version and scope of a URL whose host is a LAN address.
+
+    Host names (plex.direct, DNS or .local names) and public addresses give None.
+    """
+    parsed = URL(url)
+    try:
+        address = ip_address(parsed.host or "")
+    except ValueError:
+        return None
+    if address.is_loopback:
+        scope = "loopback"
+    elif address.is_link_local:
+        scope = "link-local"
+    elif address.is_private:
+        scope = "private"
+    else:
+        return None
+    return parsed.scheme, address.version, scope
+
+
+def _follows_announcement(entry: ConfigEntry | None, announced_url: str) -> bool:
+    """Whether a configured server's URL should move to the address it announced.
+
+    Only a plain http URL on a LAN IP address moves, and only to an address of the same
+    kind (http, IP version, and loopback, link-local or private scope): https is never
+    traded for http, and host names (plex.direct, DNS names) or public addresses are
+    left for the user to change with Reconfigure.
+    """
+    stored = None if entry is None else entry.data.get(CONF_URL)
+    if stored is None or stored == announced_url:
+        return False
+    kind = _lan_kind(stored)
+    return kind is not None and kind == _lan_kind(announced_url)
+
+
+def _identity_abort_reason(err: SmartPlexApiError) -> str:
+    """Return why a discovered server is not offered: not Plex, or not reachable."""
+    if isinstance(err, SmartPlexWrongServiceError):
+        return "not_plex_server"
+    return "cannot_connect"
 
 
 class SmartPlexConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -256,6 +336,7 @@ class SmartPlexConfigFlow(ConfigFlow, domain=DOMAIN):
         self._reauth_queue: list[str] = []
         self._reauth_data: dict[str, Any] = {}
         self._reauth_subentries: dict[str, dict[str, Any]] = {}
+        self._discovered: DiscoveredServer | None = None
 
     @staticmethod
     @callback
@@ -278,6 +359,58 @@ class SmartPlexConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Let the user pick how to connect to Plex."""
         return self.async_show_menu(step_id="user", menu_options=["plex_tv", "manual"])
+
+    @override
+    async def async_step_zeroconf(
+        self, discovery_info: ZeroconfServiceInfo
+    ) -> ConfigFlowResult:
+        """Offer a Plex server that announced itself; follow a known one that moved.
+
+        The machine identifier in the TXT record, when there is one, ends the flow for
+        a known server without a request. Anything offered or stored is first checked
+        with the server's /identity, which needs no token: no token goes to an
+        announced address before the user or a stored LAN URL vouches for it.
+        """
+        url = _announced_url(discovery_info)
+        if announced := _txt_value(discovery_info.properties, TXT_MACHINE_IDENTIFIER):
+            entry = await self.async_set_unique_id(announced)
+            if not _follows_announcement(entry, url):
+                self._abort_if_unique_id_configured()
+        identity, reason = await self._async_identity(url)
+        if identity is None:
+            return self.async_abort(reason=reason)
+        entry = await self.async_set_unique_id(identity)
+        if _follows_announcement(entry, url):
+            # Our update listener reloads a loaded entry; HA retries one in setup retry.
+            self._abort_if_unique_id_configured(
+                updates={CONF_URL: url}, reload_on_update=False
+            )
+        self._abort_if_unique_id_configured()
+        name = discovery_info.name.removesuffix(f".{discovery_info.type}")
+        self._discovered = DiscoveredServer(
+            machine_identifier=identity, name=name, url=url
+        )
+        self.context["title_placeholders"] = {"name": name, "url": url}
+        return await self.async_step_zeroconf_confirm()
+
+    async def async_step_zeroconf_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask how to sign in to the server found on the network."""
+        return self.async_show_menu(
+            step_id="zeroconf_confirm",
+            menu_options=["plex_tv", "manual"],
+            description_placeholders=self.context["title_placeholders"],
+        )
+
+    async def _async_identity(self, url: str) -> tuple[str | None, str]:
+        """Ask a server who it is, without a token; return that, or None and a reason."""
+        client = await async_plex_client(self.hass, url, "", True)
+        try:
+            return await client.async_get_identity(), ""
+        except SmartPlexApiError as err:
+            LOGGER.debug("Announced Plex server at %s did not answer: %s", url, err)
+            return None, _identity_abort_reason(err)
 
     async def async_step_manual(
         self, user_input: dict[str, Any] | None = None
@@ -302,11 +435,16 @@ class SmartPlexConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="manual",
             data_schema=self.add_suggested_values_to_schema(
                 PLEX_SCHEMA,
-                _without_secrets(user_input)
-                or {CONF_URL: f"http://localhost:{DEFAULT_PORTS[ServiceKind.PLEX]}"},
+                _without_secrets(user_input) or {CONF_URL: self._suggested_plex_url()},
             ),
             errors=errors,
         )
+
+    def _suggested_plex_url(self) -> str:
+        """Suggest the discovered server's address, else Plex on this host."""
+        if self._discovered is not None:
+            return self._discovered.url
+        return f"http://localhost:{DEFAULT_PORTS[ServiceKind.PLEX]}"
 
     async def _async_test_plex(
         self, url: str, token: str, verify_ssl: bool
@@ -410,7 +548,14 @@ class SmartPlexConfigFlow(ConfigFlow, domain=DOMAIN):
             self._servers = {s.machine_identifier: s for s in servers if s.owned}
             if not self._servers:
                 return self.async_abort(reason="no_servers")
-        if user_input is None and len(self._servers) > 1:
+        if self._discovered is not None:
+            key = self._discovered.machine_identifier
+            if key not in self._servers:
+                return self.async_abort(
+                    reason="discovered_not_owned",
+                    description_placeholders={"name": self._discovered.name},
+                )
+        elif user_input is None and len(self._servers) > 1:
             return self.async_show_form(
                 step_id="plex_tv_server",
                 data_schema=probatio.Schema(
@@ -426,9 +571,11 @@ class SmartPlexConfigFlow(ConfigFlow, domain=DOMAIN):
                     }
                 ),
             )
-        key = user_input[CONF_SERVER] if user_input else next(iter(self._servers))
+        else:
+            key = user_input[CONF_SERVER] if user_input else next(iter(self._servers))
         server = self._servers[key]
-        for uri in _connection_order(server):
+        announced_url = None if self._discovered is None else self._discovered.url
+        for uri in _connection_order(server, announced_url):
             info, _ = await self._async_test_plex(uri, server.access_token, True)
             if info is not None and info.machine_identifier == key:
                 return await self._async_create_plex_entry(
