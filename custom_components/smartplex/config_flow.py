@@ -161,6 +161,8 @@ def _gigabytes() -> NumberSelector:
     )
 
 
+DISCOVERY_TIMEOUT = 5.0
+
 OPTIONS_SCHEMA = probatio.Schema(
     {
         probatio.Optional(CONF_CAPACITY_GB): _whole_number(100_000_000, "GB"),
@@ -405,7 +407,10 @@ class SmartPlexConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def _async_identity(self, url: str) -> tuple[str | None, str]:
         """Ask a server who it is, without a token; return that, or None and a reason."""
-        client = await async_plex_client(self.hass, url, "", True)
+        # An announcement from an address that does not answer is not worth 30 s.
+        client = await async_plex_client(
+            self.hass, url, "", True, request_timeout=DISCOVERY_TIMEOUT
+        )
         try:
             return await client.async_get_identity(), ""
         except SmartPlexApiError as err:

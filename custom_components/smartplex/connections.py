@@ -81,7 +81,12 @@ async def async_client_identifier(hass: HomeAssistant) -> str:
 
 
 async def async_plex_client(
-    hass: HomeAssistant, url: str, token: str, verify_ssl: bool
+    hass: HomeAssistant,
+    url: str,
+    token: str,
+    verify_ssl: bool,
+    *,
+    request_timeout: float | None = None,
 ) -> PlexClient:
     """Return a Plex client on Home Assistant's shared session."""
     return PlexClient(
@@ -89,6 +94,7 @@ async def async_plex_client(
         url,
         token,
         await async_client_identifier(hass),
+        timeout=request_timeout,
     )
 
 

@@ -118,6 +118,8 @@ class PlexClient:
         url: str,
         token: str,
         client_identifier: str,
+        *,
+        timeout: float | None = None,
     ) -> None:
         """Build the client; the token only ever travels in a header."""
         self._http = ServiceHttp(
@@ -125,6 +127,7 @@ class PlexClient:
             session,
             url,
             headers=plex_headers(client_identifier) | {"X-Plex-Token": token},
+            timeout=timeout,
         )
         # Known after async_connect, else read from /identity when a collection needs it.
         self.machine_identifier: str | None = None
