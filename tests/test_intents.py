@@ -5,7 +5,7 @@ the default agent matches them, and the answers come from the simulated househol
 """
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 import json
 from pathlib import Path
 import re
@@ -15,11 +15,19 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import conversation
+from homeassistant.components.conversation.default_agent import DefaultAgent
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import Context, HomeAssistant, ServiceCall
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.core import (
+    Context,
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import intent
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -29,7 +37,7 @@ import yaml
 
 from custom_components.smartplex import intent as smartplex_intent
 from custom_components.smartplex.api import ServiceKind
-from custom_components.smartplex.assist import async_texts
+from custom_components.smartplex.assist import DAY, REASONS, async_texts
 from custom_components.smartplex.const import CONF_CAPACITY_GB, CONF_RULES, DOMAIN
 from custom_components.smartplex.intent import (
     INTENT_CONFIRM_PLAN,
@@ -157,8 +165,10 @@ def _spoken_keys() -> set[str]:
         (INTEGRATION / name).read_text()
         for name in ("assist.py", "intent.py", "llm_api.py")
     )
-    keys = set(re.findall(r'(?:texts|self)\(\s*"(\w+)"', code))
+    keys = set(re.findall(r"(?:texts|self)\(\s*[\"'](\w+)[\"']", code))
     keys |= set(re.findall(r'AssistError\(\s*"(\w+)"', code))
+    keys |= set(re.findall(r'failed="(\w+)"', code))
+    keys |= {key for _, key in REASONS}
     nouns = re.findall(r'count\(\s*"(\w+)"', code)
     for noun in [*nouns, "movie", "show", "season", "episode", "minute", "hour", "day"]:
         keys |= {f"{noun}_one", f"{noun}_other"}
@@ -687,6 +697,14 @@ SENTENCES_WITHOUT_THE_CODE = [
     ("en", "what will be deleted soon"),
     ("en", "are my plex services ok"),
     ("en", "what was requested last week"),
+    ("en", "keep alpha on plex"),
+    ("en", "restore beta"),
+    ("en", "postpone deleting alpha by 7 days"),
+    ("en", "free 200 gigabytes on plex"),
+    ("en", "make room for 200 GB"),
+    ("de", "behalte Alpha auf Plex"),
+    ("de", "verschiebe das Löschen von Beta um eine Woche"),
+    ("de", "mach 200 GB auf Plex frei"),
     ("de", "bestätige Plan 1 2 3"),
     ("de", "bestätige den Löschplan"),
     ("de", "lösche alles aus Plex"),
@@ -855,6 +873,14 @@ README_EXAMPLES = [
     ("en", "What will be deleted soon?", "SmartPlexUpcoming"),
     ("en", "Delete Dune 2021 from Plex", "SmartPlexRequestDeletion"),
     ("en", "Plan a cleanup with rule old movies", "SmartPlexRequestDeletion"),
+    ("en", "Free 200 gigabytes on Plex", "SmartPlexFreeSpace"),
+    ("en", "Make room for 200 GB", "SmartPlexFreeSpace"),
+    ("de", "Mach 200 GB auf Plex frei", "SmartPlexFreeSpace"),
+    ("en", "Keep Alien on Plex", "SmartPlexRestore"),
+    ("en", "Restore Alien", "SmartPlexRestore"),
+    ("de", "Behalte Alien auf Plex", "SmartPlexRestore"),
+    ("en", "Postpone deleting Alien by 7 days", "SmartPlexPostpone"),
+    ("de", "Verschiebe das Löschen von Alien um eine Woche", "SmartPlexPostpone"),
     ("en", "Confirm plan 4 7 2", "SmartPlexConfirmPlan"),
     ("de", "Bestätige Plan 4 7 2", "SmartPlexConfirmPlan"),
 ]
@@ -940,3 +966,535 @@ async def test_large_real_plan_is_refused_by_voice(
     response = await say(hass, f"confirm plan {' '.join(plan.code)}")
     assert speech(response).startswith(f"Plan {' '.join(plan.code)} is large")
     assert str(plan.state) == "pending"
+
+
+# --- Restore and postpone a title leaving Plex ---------------------------------------
+
+LATER = {"grace_hours": 24, "acknowledge_above_gb": 100_000}
+MONTHS = {
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    "de": [
+        "Januar",
+        "Februar",
+        "März",
+        "April",
+        "Mai",
+        "Juni",
+        "Juli",
+        "August",
+        "September",
+        "Oktober",
+        "November",
+        "Dezember",
+    ],
+}
+
+
+def leaving_soon(stack: SimulatorStack) -> set[int]:
+    """Rating keys in the simulated Plex's "Leaving soon" collections."""
+    return {
+        key
+        for collection in stack.plex.collections.values()
+        if collection.title == "Leaving soon"
+        for key in collection.items
+    }
+
+
+def radarr_movies(stack: SimulatorStack, count: int) -> list[Any]:
+    """Movies Radarr manages whose titles no other movie or show has."""
+    world = stack.world
+    titles = [m.title for m in world.movies.values()] + [
+        s.title for s in world.shows.values()
+    ]
+    return [
+        m
+        for m in world.movies.values()
+        if m.radarr_id is not None
+        and m.file
+        and "keep" not in m.labels
+        and titles.count(m.title) == 1
+    ][:count]
+
+
+async def confirmed_plan(
+    hass: HomeAssistant, entry: MockConfigEntry, keys: list[int]
+) -> Any:
+    """Plan and confirm these items with the real engine; let quarantine run."""
+    response = await hass.services.async_call(
+        DOMAIN,
+        "request_deletion",
+        {"config_entry_id": entry.entry_id, "rating_keys": keys},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    await hass.services.async_call(
+        DOMAIN,
+        "confirm_deletion",
+        {"config_entry_id": entry.entry_id, "plan_id": response["plan_id"]},
+        blocking=True,
+    )
+    cleanup = entry.runtime_data.cleanup
+    await cleanup.async_run()
+    await hass.async_block_till_done()
+    plan = cleanup.journal.plans[response["plan_id"]]
+    assert {str(item.state) for item in plan.items} == {"quarantined"}
+    return plan
+
+
+def spoken_date(timestamp: float, language: str) -> str:
+    """Say a day as the answers do, in the local time zone."""
+    day = dt_util.as_local(datetime.fromtimestamp(timestamp, UTC))
+    month = MONTHS[language][day.month - 1]
+    text = f"{day.day} {month}" if language == "en" else f"{day.day}. {month}"
+    return text if day.year == dt_util.now().year else f"{text} {day.year}"
+
+
+def destructive(stack: SimulatorStack) -> list[tuple[str, str, str]]:
+    """Writes that delete media or confirm anything (collection edits excluded)."""
+    return [
+        write
+        for write in writes(stack)
+        if write[1] == "DELETE" and "/collections/" not in write[2]
+    ]
+
+
+@pytest.mark.usefixtures("assist")
+async def test_keep_a_title_that_is_leaving(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """'Keep X on Plex' restores it: out of "Leaving soon", monitored, never deleted."""
+    entry = await setup_entry(hass, stack, (ServiceKind.RADARR,), LATER)
+    first, second, third = radarr_movies(stack, 3)
+    plan = await confirmed_plan(
+        hass, entry, [first.rating_key, second.rating_key, third.rating_key]
+    )
+    assert leaving_soon(stack) == {m.rating_key for m in (first, second, third)}
+    assert not first.monitored
+    confirmations = async_capture_events(hass, "smartplex_deletion_confirmed")
+    assert await answer(hass, f"keep {first.title.lower()} on plex") == (
+        f"{first.title} is back; it will not be deleted."
+    )
+    assert await answer(hass, f"stelle {second.title} wieder her", "de") == (
+        f"{second.title} ist zurück und wird nicht gelöscht."
+    )
+    assert leaving_soon(stack) == {third.rating_key}
+    assert first.monitored
+    assert second.monitored
+    assert not third.monitored
+    assert [str(item.state) for item in plan.items] == [
+        "restored",
+        "restored",
+        "quarantined",
+    ]
+    assert str(plan.state) == "confirmed"
+    assert destructive(stack) == []
+    assert confirmations == []
+    assert await answer(hass, f"restore {first.title}") == (
+        f"I found nothing called {first.title} among the titles leaving Plex."
+    )
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.usefixtures("assist")
+async def test_postpone_a_title_that_is_leaving(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """'Postpone deleting X by 7 days' moves its day; the answer names the new one."""
+    entry = await setup_entry(hass, stack, (ServiceKind.RADARR,), LATER)
+    movie, other = radarr_movies(stack, 2)
+    plan = await confirmed_plan(hass, entry, [movie.rating_key, other.rating_key])
+    item, untouched = plan.items
+    was, other_was = item.purge_at, untouched.purge_at
+    assert await answer(hass, f"postpone deleting {movie.title} by 7 days") == (
+        f"{movie.title} will be deleted on {spoken_date(was + 7 * DAY, 'en')} instead."
+    )
+    assert item.purge_at == was + 7 * DAY
+    assert await answer(
+        hass, f"verschiebe das Löschen von {movie.title} um eine Woche", "de"
+    ) == (
+        f"{movie.title} wird stattdessen am {spoken_date(was + 14 * DAY, 'de')} "
+        "gelöscht."
+    )
+    assert await answer(hass, f"keep {movie.title} for 100 more days") == (
+        f"{movie.title} will be deleted on {spoken_date(was + 114 * DAY, 'en')} "
+        "instead."
+    )
+    assert item.purge_at == was + 114 * DAY
+    assert untouched.purge_at == other_was
+    assert [str(i.state) for i in plan.items] == ["quarantined", "quarantined"]
+    assert str(plan.state) == "confirmed"
+    assert destructive(stack) == []
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.usefixtures("assist")
+async def test_restore_asks_when_the_title_is_unclear(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """Two leaving titles of one name: a question; the year decides; pending is said."""
+    dune_84, dune_21, pending = radarr_movies(stack, 3)
+    dune_84.title, dune_84.year = "Dune", 1984
+    dune_21.title, dune_21.year = "Dune", 2021
+    entry = await setup_entry(hass, stack, (ServiceKind.RADARR,), LATER)
+    plan = await confirmed_plan(hass, entry, [dune_84.rating_key, dune_21.rating_key])
+    for text in ("keep dune on plex", "postpone deleting dune by 3 days"):
+        assert await answer(hass, text) == (
+            "Which one do you mean: Dune from 1984 or Dune from 2021? Say it again "
+            "with the year or the full title."
+        )
+    assert await answer(hass, "behalte Dune auf Plex", "de") == (
+        "Welchen meinst du: Dune von 1984 oder Dune von 2021? Sag es noch einmal mit "
+        "dem Jahr oder dem vollen Titel."
+    )
+    assert [str(item.state) for item in plan.items] == ["quarantined"] * 2
+    assert await answer(hass, "keep dune 1999 on plex") == (
+        "I found nothing called dune 1999 among the titles leaving Plex."
+    )
+    assert await answer(hass, "keep dune 2021 on plex") == (
+        "Dune is back; it will not be deleted."
+    )
+    assert [str(item.state) for item in plan.items] == ["quarantined", "restored"]
+    response = await hass.services.async_call(
+        DOMAIN,
+        "request_deletion",
+        {"config_entry_id": entry.entry_id, "rating_keys": [pending.rating_key]},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    code = " ".join(response["code"])
+    assert await answer(hass, f"don't delete {pending.title}") == (
+        f"{pending.title} is only in plan {code}, which waits for confirmation: "
+        "nothing is deleted unless you confirm it."
+    )
+    assert await answer(hass, f"lösche {pending.title} doch nicht", "de") == (
+        f"{pending.title} ist nur in Plan {code}, der auf Bestätigung wartet: Es wird "
+        "nichts gelöscht, solange du ihn nicht bestätigst."
+    )
+    assert await answer(hass, "bring the zebras back") == (
+        "I found nothing called the zebras among the titles leaving Plex."
+    )
+    pending_plan = entry.runtime_data.cleanup.journal.plans[response["plan_id"]]
+    assert str(pending_plan.state) == "pending"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.usefixtures("assist")
+async def test_a_refused_restore_is_said_in_the_language(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """The action's own refusal is said in German, not HA's English words."""
+    entry = await setup_entry(hass, stack, (ServiceKind.RADARR,), LATER)
+    [movie] = radarr_movies(stack, 1)
+    plan = await confirmed_plan(hass, entry, [movie.rating_key])
+
+    async def fail(call: ServiceCall) -> ServiceResponse:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="restore_failed",
+            translation_placeholders={"title": movie.title, "error": "timeout"},
+        )
+
+    async def refuse(call: ServiceCall) -> ServiceResponse:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="plan_not_open",
+            translation_placeholders={"plan_id": "p", "state": "done"},
+        )
+
+    for service, handler in (("restore", fail), ("postpone", refuse)):
+        hass.services.async_register(
+            DOMAIN, service, handler, supports_response=SupportsResponse.OPTIONAL
+        )
+    assert await answer(hass, f"behalte {movie.title} auf Plex", "de") == (
+        f"{movie.title} konnte nicht wiederhergestellt werden: timeout. Es wurde "
+        "nichts gelöscht; versuche es noch einmal."
+    )
+    assert await answer(hass, f"keep {movie.title} on plex") == (
+        f"{movie.title} could not be restored: timeout. Nothing was deleted; try again."
+    )
+    assert await answer(
+        hass, f"verschiebe die Löschung von {movie.title} um 2 Tage", "de"
+    ) == (
+        f"Das Löschen von {movie.title} konnte nicht verschoben werden: Plan p ist "
+        "done: nur ein offener oder bestätigter Plan kann verschoben werden"
+    )
+    assert await answer(hass, f"postpone the deletion of {movie.title} by 2 days") == (
+        f"The deletion of {movie.title} could not be postponed: Plan p is done: only "
+        "a pending or confirmed plan can be postponed"
+    )
+    assert [str(item.state) for item in plan.items] == ["quarantined"]
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+# --- Free some space ---------------------------------------------------------------
+
+
+async def rule_order(hass: HomeAssistant, entry: MockConfigEntry) -> list[Any]:
+    """The never-watched rule's candidates in the engine's order (a dry run)."""
+    response = await hass.services.async_call(
+        DOMAIN,
+        "request_deletion",
+        {
+            "config_entry_id": entry.entry_id,
+            "rule_name": NEVER_WATCHED["name"],
+            "dry_run": True,
+        },
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    return list(response["items"])
+
+
+def just_enough(items: list[Any], size: int) -> list[Any]:
+    """The first items that together free at least this many bytes."""
+    chosen: list[Any] = []
+    while sum(item["size"] for item in chosen) < size:
+        chosen.append(items[len(chosen)])
+    return chosen
+
+
+@pytest.mark.usefixtures("assist")
+async def test_free_space_makes_a_plan_of_just_enough(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """'Free N GB' frees N GB (the target is today's free space plus N), never confirms."""
+    entry = await storage_entry(hass, stack, **{CONF_RULES: [NEVER_WATCHED], **LATER})
+    items = await rule_order(hass, entry)
+    wanted = items[0]["size"] // GB + items[1]["size"] // GB + 1
+    chosen = just_enough(items, wanted * GB)
+    assert 2 < len(chosen) < len(items)
+    before = writes(stack)
+    spoken = await answer(hass, f"free {wanted} gigabytes on plex")
+    found = re.fullmatch(
+        r"Plan (\d) (\d) (\d): (\d+) titles, (.+)\. Nothing is deleted yet\. To go "
+        r"ahead, say: confirm plan \1 \2 \3\.",
+        spoken,
+    )
+    assert found, spoken
+    [plan] = entry.runtime_data.cleanup.journal.active()
+    assert str(plan.state) == "pending"
+    assert plan.code == "".join(found.groups()[:3])
+    assert [item.key for item in plan.items] == [i["rating_key"] for i in chosen]
+    assert found[4] == str(len(chosen))
+    assert found[5] == gb(sum(i["size"] for i in chosen))
+    free = sum(disk.free for disk in stack.world.disks)
+    assert plan.free_before == free
+    assert "Plan" in await answer(hass, f"mach {wanted} GB auf Plex frei", "de")
+    assert [p.id for p in entry.runtime_data.cleanup.journal.active()] == [plan.id]
+    everything = await answer(hass, "make room for 100000 GB")
+    assert everything.endswith(
+        "It frees less than the 100,000 GB you asked for: that is all the rule finds."
+    )
+    assert {str(p.state) for p in entry.runtime_data.cleanup.journal.active()} == {
+        "pending"
+    }
+    assert writes(stack) == before
+    await hass.services.async_call(
+        DOMAIN,
+        "confirm_deletion",
+        {"config_entry_id": entry.entry_id, "plan_id": plan.id},
+        blocking=True,
+    )
+    # Until the purge, the rule's first candidates are the ones a plan already holds.
+    assert await answer(hass, f"free {wanted} gigabytes on plex") == (
+        f"Nothing to delete: the plan would be empty. Skipped {chosen[0]['title']}: "
+        f"already in a confirmed plan. {len(chosen) - 1} more were skipped."
+    )
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.usefixtures("assist")
+async def test_free_space_needs_a_rule_and_the_free_space(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """Several rules: a question naming them; a named one is used; free space unknown."""
+    entry = await storage_entry(hass, stack, **{CONF_RULES: [NEVER_WATCHED, BIG]})
+    assert await answer(hass, "free 50 GB on plex") == (
+        "Which cleanup rule should free the space: Never watched movies or Big "
+        "movies? Say it again and add: with rule Never watched movies."
+    )
+    assert await answer(hass, "mach 50 GB frei", "de") == (
+        "Welche Aufräumregel soll den Platz freigeben: Never watched movies oder Big "
+        "movies? Sag es noch einmal mit dem Zusatz: mit der Regel Never watched movies."
+    )
+    assert entry.runtime_data.cleanup.journal.plans == {}
+    spoken = await answer(hass, "free 50 GB on plex with rule big movies")
+    assert spoken.startswith("Plan ")
+    [plan] = entry.runtime_data.cleanup.journal.active()
+    assert plan.rule == "Big movies"
+    assert plan.total_size >= 50 * GB
+    other = await make_entry(hass, stack, (ServiceKind.TAUTULLI,))
+    other_id = other.entry_id
+    await hass.config_entries.async_unload(entry.entry_id)
+    hass.config_entries.async_update_entry(other, options={CONF_RULES: [NEVER_WATCHED]})
+    await hass.config_entries.async_setup(other_id)
+    await hass.async_block_till_done()
+    assert await answer(hass, "make room for 50 GB") == (
+        f"I don't know how much space is free on {other.title}, so I cannot plan to "
+        "free some. Add Sonarr or Radarr to SmartPlex."
+    )
+    hass.config_entries.async_update_entry(other, options={})
+    await hass.async_block_till_done()
+    assert await answer(hass, "make room for 50 GB") == (
+        "No cleanup rules are set up yet. Add one in the SmartPlex options."
+    )
+
+
+# --- The engine's reasons, in the asker's language -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reason", "german"),
+    [
+        ("play data is unavailable", "Wiedergabedaten sind nicht verfügbar"),
+        (
+            "play data is stale (age 30.5 h > 24 h)",
+            (
+                "die Wiedergabedaten sind 30,5 Stunden alt, mehr als die 24 Stunden, "
+                "die die Regel erlaubt"
+            ),
+        ),
+        (
+            "request data from Overseerr is unavailable",
+            "Anfragedaten von Overseerr sind nicht verfügbar",
+        ),
+        ("labelled keep; playing now", "mit keep markiert; es läuft gerade"),
+        (
+            "2 files missing: the disk may be offline",
+            "fehlende Dateien: 2; die Festplatte ist vielleicht nicht erreichbar",
+        ),
+        ("no tmdb id to match radarr by", "keine TMDB-ID, um es in Radarr zu finden"),
+        ("sonarr lookup failed: timeout", "Sonarr ließ sich nicht abfragen: timeout"),
+        ("sonarr has no season 0", "Sonarr hat keine Staffel 0"),
+        ("already in confirmed plan 0123abcd", "schon in einem bestätigten Plan"),
+        ("the moon is full", "the moon is full"),
+        ("play data is stale", "play data is stale"),
+    ],
+)
+async def test_known_reasons_are_translated(
+    hass: HomeAssistant, reason: str, german: str
+) -> None:
+    """A reason from the engine's fixed set is said in German; others stay as they are."""
+    assert (await async_texts(hass, "de")).reason(reason) == german
+
+
+@pytest.mark.usefixtures("assist")
+async def test_german_answers_carry_no_english_reasons(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """A refused rule and a skipped title are explained in German."""
+    [kept] = radarr_movies(stack, 1)
+    kept.labels.append("keep")
+    entry = await make_entry(hass, stack, (ServiceKind.RADARR,))
+    hass.config_entries.async_update_entry(entry, options={CONF_RULES: [NEVER_WATCHED]})
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    refused = (
+        "Die Regel Never watched movies kann gerade nicht sicher angewendet werden: "
+        "die Wiedergabedaten stammen aus den eigenen Zählern von Plex, die nicht jeden "
+        "Benutzer erfassen."
+    )
+    assert await answer(hass, "was könnte ich aus Plex löschen", "de") == refused
+    assert await answer(hass, "mach 50 GB auf Plex frei", "de") == refused
+    assert await answer(hass, "free 50 GB on plex") == (
+        "The rule Never watched movies cannot run safely right now: play data comes "
+        "from Plex's own counts, which do not cover every user."
+    )
+    assert await answer(hass, f"lösche {kept.title} aus Plex", "de") == (
+        f"Nichts zu löschen: Der Plan wäre leer. Übersprungen wurde {kept.title}: "
+        "mit keep markiert."
+    )
+    assert await answer(hass, f"delete {kept.title} from plex") == (
+        f"Nothing to delete: the plan would be empty. Skipped {kept.title}: labelled "
+        "keep."
+    )
+    assert entry.runtime_data.cleanup.journal.plans == {}
+
+
+@pytest.mark.usefixtures("assist")
+@pytest.mark.parametrize(
+    ("language", "text", "intent_type", "slots"),
+    [
+        ("en", "restore alien on plex", "SmartPlexRestore", {"title": "alien"}),
+        ("en", "bring alien back to plex", "SmartPlexRestore", {"title": "alien"}),
+        ("en", "don't delete alien from plex", "SmartPlexRestore", {"title": "alien"}),
+        ("de", "hol alien wieder her", "SmartPlexRestore", {"title": "alien"}),
+        (
+            "en",
+            "keep alien on plex for 3 more days",
+            "SmartPlexPostpone",
+            {"title": "alien", "days": 3},
+        ),
+        (
+            "en",
+            "keep alien for another week",
+            "SmartPlexPostpone",
+            {"title": "alien", "days": 7},
+        ),
+        (
+            "de",
+            "behalte alien noch 5 Tage länger",
+            "SmartPlexPostpone",
+            {"title": "alien", "days": 5},
+        ),
+        (
+            "en",
+            "free up 200 GB from my plex server",
+            "SmartPlexFreeSpace",
+            {"size_gb": 200},
+        ),
+        (
+            "en",
+            "make room for 200 gigabytes on plex with rule old movies",
+            "SmartPlexFreeSpace",
+            {"size_gb": 200, "rule": "old movies"},
+        ),
+        (
+            "de",
+            "schaffe 200 GB Platz auf Plex mit der Regel alte Filme",
+            "SmartPlexFreeSpace",
+            {"size_gb": 200, "rule": "alte Filme"},
+        ),
+    ],
+)
+async def test_sentences_fill_the_slots(
+    hass: HomeAssistant,
+    language: str,
+    text: str,
+    intent_type: str,
+    slots: dict[str, Any],
+) -> None:
+    """Titles end where the sentence goes on; days and sizes are numbers."""
+    agent = conversation.async_get_agent(hass)
+    assert isinstance(agent, DefaultAgent)
+    result = await agent.async_recognize_intent(
+        conversation.ConversationInput(
+            text=text,
+            context=Context(),
+            conversation_id=None,
+            device_id=None,
+            satellite_id=None,
+            language=language,
+            agent_id=None,
+            extra_system_prompt=None,
+        )
+    )
+    assert result is not None
+    assert result.intent.name == intent_type
+    assert {name: slot.value for name, slot in result.entities.items()} == slots

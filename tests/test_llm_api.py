@@ -220,6 +220,8 @@ async def test_candidates_fail_closed(
         ("plex_request_deletion", {"rating_keys": ["x"]}),
         ("plex_request_deletion", {"plan_id": "0" * 32}),
         ("plex_request_deletion", {"title": "A", "confirm": True}),
+        ("plex_request_deletion", {"rule_name": "A", "free_gb": 0}),
+        ("plex_request_deletion", {"rule_name": "A", "free_gb": "lots"}),
     ],
 )
 async def test_argument_validation(
@@ -328,6 +330,7 @@ async def test_no_tool_call_confirms_a_plan(
         {"rule_name": "never watched"},
         {"title": "A"},
         {"rating_keys": [1, 2, 3]},
+        {"free_gb": 10},
     ]
     for tool in instance.tools:
         for args in attempts:
@@ -427,4 +430,89 @@ async def test_request_deletion_with_the_real_engine(
     [plan] = entry.runtime_data.cleanup.journal.active()
     assert result.data["plan_id"] == plan.id
     assert str(plan.state) == "pending"
-    assert plan.code not in json.dumps(result.data)
+    assert "code" not in result.data
+    assert plan.code not in {str(value) for value in result.data.values()}
+
+
+async def test_request_deletion_frees_what_was_asked(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """free_gb plans just enough to free that much: today's free space is added."""
+    entry = await make_entry(hass, stack, (ServiceKind.RADARR, ServiceKind.TAUTULLI))
+    hass.config_entries.async_update_entry(
+        entry,
+        options={CONF_RULES: [NEVER_WATCHED], "acknowledge_above_gb": 100_000},
+    )
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    instance = await api(hass)
+    cleanup = entry.runtime_data.cleanup
+    preview = await hass.services.async_call(
+        DOMAIN,
+        "request_deletion",
+        {
+            "config_entry_id": entry.entry_id,
+            "rule_name": NEVER_WATCHED["name"],
+            "dry_run": True,
+        },
+        blocking=True,
+        return_response=True,
+    )
+    assert preview is not None
+    order = [item["rating_key"] for item in preview["items"]]
+    sizes = {item["rating_key"]: item["size"] for item in preview["items"]}
+    assert len(order) > 3
+    wanted = (sizes[order[0]] + sizes[order[1]]) / GB + 0.5
+    result = await call(instance, "plex_request_deletion", free_gb=wanted)
+    assert not result.error, result.data
+    [plan] = cleanup.journal.active()
+    assert [item.key for item in plan.items] == order[:3]
+    free = sum(disk.free for disk in stack.world.disks)
+    assert result.data["free_before_gb"] == round(free / GB, 1)
+    assert result.data["free_after_gb"] == round((free + plan.total_size) / GB, 1)
+    assert result.data["frees_less_than_asked"] is False
+    assert result.data["items"] == 3
+    assert "code" not in result.data
+    assert plan.code not in {str(value) for value in result.data.values()}
+    assert str(plan.state) == "pending"
+    everything = await call(
+        instance, "plex_request_deletion", rule=NEVER_WATCHED, free_gb=100_000
+    )
+    assert everything.data["frees_less_than_asked"] is True
+    assert everything.data["items"] == len(order)
+    wrong = await call(instance, "plex_request_deletion", title="x", free_gb=1)
+    assert wrong.data["error"] == "free_needs_rule"
+    hass.config_entries.async_update_entry(
+        entry,
+        options={CONF_RULES: [NEVER_WATCHED, {**NEVER_WATCHED, "name": "Other"}]},
+    )
+    await hass.async_block_till_done()
+    which = await call(await api(hass), "plex_request_deletion", free_gb=1)
+    assert which.data["error"] == "which_rule_to_free"
+    assert which.data["choices"] == ["Never watched movies", "Other"]
+    assert {str(p.state) for p in cleanup.journal.plans.values()} == {"pending"}
+
+
+async def test_free_space_must_be_known(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """Without Sonarr or Radarr, free_gb is refused before any plan is made."""
+    entry = await with_rules(hass, stack, ServiceKind.TAUTULLI)
+    services = install(hass, entry)
+    result = await call(await api(hass), "plex_request_deletion", free_gb=10)
+    assert result.data["error"] == "free_space_unknown"
+    assert entry.title in result.data["message"]
+    assert services.requested == []
+
+
+async def test_refusal_reasons_in_the_conversation_language(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """A rule refused for a known reason is explained in German to a German agent."""
+    await with_rules(hass, stack)
+    refused = await call(await api(hass, "de"), "plex_cleanup_candidates")
+    assert refused.data["message"] == (
+        "Die Regel Never watched movies kann gerade nicht sicher angewendet werden: "
+        "die Wiedergabedaten stammen aus den eigenen Zählern von Plex, die nicht jeden "
+        "Benutzer erfassen."
+    )

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 import re
 import time
 from typing import Any
@@ -10,9 +11,10 @@ from homeassistant.const import ATTR_CONFIG_ENTRY_ID
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import translation
+from homeassistant.util import dt as dt_util
 
 from .api import PlexItem, SmartPlexApiError
-from .cleanup.plan import ItemState, PlanItem
+from .cleanup.plan import OPEN_ITEM_STATES, ItemState, Plan, PlanItem, PlanState
 from .cleanup.rules import Candidate, Rule, RuleError, RuleResult
 from .const import CONF_CAPACITY_GB, DOMAIN
 from .coordinator import SmartPlexConfigEntry, async_rule_context
@@ -20,23 +22,85 @@ from .health import HealthStatus, ServiceHealth
 from .library import LibraryModel
 from .plausibility import ImplausibleDataError
 from .requests import RequestRecord, RequestState
+from .services import SERVICE_REQUEST_DELETION
 
 GB = 1_000_000_000  # decimal, as the size sensors show it
 DAY = 86_400
-SERVICE_REQUEST_DELETION = "request_deletion"
 _PUNCTUATION = re.compile(r"[^\w\s]")
 _TRAILING_YEAR = re.compile(
     r"^(?P<title>.+?)\s+(?:from\s+|von\s+|aus\s+)?(?P<year>(?:19|20)\d\d)$"
 )
 
 
+type Placeholder = str | Sequence[str] | HomeAssistantError
+
+# Reasons the cleanup engine and its rules give in English, from a fixed set: each
+# pattern's text is said in the asker's language, its groups filling the placeholders.
+REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), key)
+    for pattern, key in (
+        (r"play data is unavailable", "reason_play_data_unavailable"),
+        (r"play data has never been synced", "reason_play_data_never_synced"),
+        (
+            r"play data is stale \(age (?P<age>[\d.]+) h > (?P<limit>[\d.]+) h\)",
+            "reason_play_data_stale",
+        ),
+        (
+            r"play data comes from Plex's own counts, which do not cover every user",
+            "reason_play_data_plex_counts",
+        ),
+        (r"request data from Overseerr is unavailable", "reason_requests_unavailable"),
+        (
+            r"library (?P<library>\S+) is not in the synced model",
+            "reason_library_missing",
+        ),
+        (r"playing now", "reason_playing_now"),
+        (r"labelled (?P<labels>.+)", "reason_labelled"),
+        (
+            r"(?P<count>\d+) files? missing: the disk may be offline",
+            "reason_files_missing",
+        ),
+        (r"not in the library", "reason_not_in_library"),
+        (r"already in confirmed plan \w+", "reason_in_confirmed_plan"),
+        (
+            r"(?P<service>radarr|sonarr) is disabled after repeated failures",
+            "reason_service_disabled",
+        ),
+        (
+            r"no (?P<id>tmdb|tvdb) id to match (?P<service>radarr|sonarr) by",
+            "reason_no_external_id",
+        ),
+        (
+            r"(?P<service>radarr|sonarr) lookup failed: (?P<error>.+)",
+            "reason_lookup_failed",
+        ),
+        (
+            r"(?P<service>radarr|sonarr) has no season (?P<season>\d+)",
+            "reason_no_season",
+        ),
+        (
+            r"several (?P<service>radarr|sonarr) instances manage it",
+            "reason_several_managers",
+        ),
+        (
+            r"no Radarr or Sonarr manages it and Plex does not allow media deletion",
+            "reason_no_manager",
+        ),
+    )
+)
+_REASON_NUMBERS = {"age", "limit"}
+_REASON_CASES = {"service": str.capitalize, "id": str.upper}
+
+
 class AssistError(Exception):
     """An answer that is a refusal or a question: a text key and its placeholders.
 
-    Placeholders holding lists are alternatives the user can choose from.
+    Placeholders holding lists are alternatives the user can choose from; one holding
+    an action's error is said in the asker's language; one named `reason` holding an
+    engine's reason too, when it is one of the known ones.
     """
 
-    def __init__(self, key: str, **placeholders: str | Sequence[str]) -> None:
+    def __init__(self, key: str, **placeholders: Placeholder) -> None:
         """Name the text and fill it."""
         super().__init__(key)
         self.key = key
@@ -60,10 +124,55 @@ class Texts:
         return self(
             err.key,
             **{
-                name: value if isinstance(value, str) else self.join(value, "or")
+                name: self._filled(name, value)
                 for name, value in err.placeholders.items()
             },
         )
+
+    def _filled(self, name: str, value: Placeholder) -> str:
+        """Say one placeholder of a refusal."""
+        if isinstance(value, HomeAssistantError):
+            return self.exception(value)
+        if isinstance(value, str):
+            return self.reason(value) if name == "reason" else value
+        return self.join(value, "or")
+
+    def exception(self, err: HomeAssistantError) -> str:
+        """Say a SmartPlex action's refusal in this language (HA words it in English)."""
+        key = f"component.{DOMAIN}.exceptions.{err.translation_key}.message"
+        if err.translation_domain != DOMAIN or key not in self.strings:
+            return str(err)
+        placeholders = {
+            name: self.reason(value) if name == "reason" else value
+            for name, value in (err.translation_placeholders or {}).items()
+        }
+        return self.strings[key].format(**placeholders).rstrip(".")
+
+    def reason(self, reason: str) -> str:
+        """Say the engine's reasons (parts joined by '; ') where each is a known one."""
+        return "; ".join(self._reason(part) for part in reason.split("; "))
+
+    def _reason(self, reason: str) -> str:
+        """Say one reason in this language, or as it is when it is not a known one."""
+        for pattern, key in REASONS:
+            if (found := pattern.fullmatch(reason)) is None:
+                continue
+            values = found.groupdict()
+            for name in _REASON_NUMBERS & values.keys():
+                values[name] = values[name].replace(".", self("decimal_mark"))
+            for name, case in _REASON_CASES.items():
+                if name in values:
+                    values[name] = case(values[name])
+            return self(key, **values)
+        return reason
+
+    def date(self, moment: datetime) -> str:
+        """Say a day in the local time zone, with its year when not this year's."""
+        local = dt_util.as_local(moment)
+        month = self("months").split(",")[local.month - 1]
+        if local.year == dt_util.now().year:
+            return self("date", day=local.day, month=month)
+        return self("date_with_year", day=local.day, month=month, year=local.year)
 
     def number(self, value: float, digits: int = 0) -> str:
         """Write a number with the language's separators."""
@@ -101,10 +210,13 @@ class Texts:
 
 
 async def async_texts(hass: HomeAssistant, language: str) -> Texts:
-    """Load the spoken texts of a language."""
-    return Texts(
-        await translation.async_get_translations(hass, language, "common", [DOMAIN])
-    )
+    """Load the spoken texts of a language, and its messages of refused actions."""
+    strings: dict[str, str] = {}
+    for category in ("common", "exceptions"):
+        strings |= await translation.async_get_translations(
+            hass, language, category, [DOMAIN]
+        )
+    return Texts(strings)
 
 
 def normalized(text: str) -> str:
@@ -390,14 +502,17 @@ def health_report(
 # --- Upcoming deletions (the cleanup engine's schedule) ----------------------------
 
 
+def active_plans(entry: SmartPlexConfigEntry) -> Iterable[Plan]:
+    """Return the entry's plans that may still change something."""
+    cleanup = entry.runtime_data.cleanup
+    return () if cleanup is None else cleanup.journal.active()
+
+
 def upcoming_deletions(entry: SmartPlexConfigEntry) -> list[PlanItem]:
     """Return the quarantined items of confirmed plans, soonest purge first."""
-    cleanup = entry.runtime_data.cleanup
-    if cleanup is None:
-        return []
     waiting = [
         item
-        for plan in cleanup.journal.active()
+        for plan in active_plans(entry)
         for item in plan.items
         if item.state == ItemState.QUARANTINED and item.purge_at is not None
     ]
@@ -427,6 +542,76 @@ def find_titles(model: LibraryModel, spoken: str) -> list[PlexItem]:
     ]
 
 
+def disk_free(entry: SmartPlexConfigEntry) -> int:
+    """Return the free bytes of the disks Sonarr and Radarr see, or refuse."""
+    storage = entry.runtime_data.storage
+    if storage is None or not storage.last_update_success or not storage.data:
+        raise AssistError("free_space_unknown", server=entry.title)
+    return sum(disk.free for disk in storage.data)
+
+
+def rule_to_free(entry: SmartPlexConfigEntry, spoken: str | None) -> str:
+    """Return the rule that frees space: the one named, else the only one there is."""
+    if spoken:
+        return configured_rule_name(entry, spoken)
+    coordinator = entry.runtime_data.rules
+    if coordinator is None or not coordinator.rules:
+        raise AssistError("no_rules")
+    names = [rule.name for rule in coordinator.rules]
+    if len(names) > 1:
+        raise AssistError("which_rule_to_free", choices=names, rule=names[0])
+    return names[0]
+
+
+def speakable(title: str) -> str:
+    """Say a season's or episode's title ('Show · Season 2' reads 'Show, Season 2')."""
+    return title.replace(" · ", ", ")
+
+
+def _named(items: Sequence[PlanItem], spoken: str) -> list[PlanItem]:
+    """Pick the items named so: the same name, a trailing year, else a part of it."""
+    wanted = normalized(spoken)
+    exact = [item for item in items if normalized(item.title) == wanted]
+    if exact:
+        return exact
+    if match := _TRAILING_YEAR.match(wanted):
+        title, year = normalized(match["title"]), int(match["year"])
+        dated = [
+            item
+            for item in items
+            if item.year == year and normalized(item.title) == title
+        ]
+        if dated:
+            return dated
+    return [item for item in items if f" {wanted} " in f" {normalized(item.title)} "]
+
+
+def find_leaving(
+    entry: SmartPlexConfigEntry, spoken: str
+) -> list[tuple[Plan, PlanItem]]:
+    """Return the items of confirmed plans, in or on their way to "Leaving soon", named so.
+
+    An item that waits for its quarantine (a retry, say) is leaving all the same.
+    """
+    leaving = [
+        (plan, item)
+        for plan in active_plans(entry)
+        if plan.state in (PlanState.CONFIRMED, PlanState.HELD)
+        for item in plan.items
+        if item.state in OPEN_ITEM_STATES
+    ]
+    chosen = {id(item) for item in _named([item for _, item in leaving], spoken)}
+    return [(plan, item) for plan, item in leaving if id(item) in chosen]
+
+
+def pending_code(entry: SmartPlexConfigEntry, spoken: str) -> str | None:
+    """Return the code of a plan awaiting confirmation that holds a title named so."""
+    for plan in active_plans(entry):
+        if plan.state == PlanState.PENDING and _named(plan.items, spoken):
+            return plan.code
+    return None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlanSummary:
     """A deletion plan as the request_deletion action answered it."""
@@ -439,6 +624,53 @@ class PlanSummary:
     titles: list[str]
     expires: Any
     dry_run: bool
+    skipped: list[tuple[str, str]]  # title and why, of what the plan leaves out
+    free_before: int | None
+
+
+async def async_plan_action(
+    hass: HomeAssistant,
+    entry: SmartPlexConfigEntry,
+    service: str,
+    data: Mapping[str, Any],
+    context: Context | None,
+    *,
+    failed: str,
+    **placeholders: str,
+) -> dict[str, Any]:
+    """Call one of SmartPlex's plan actions for an entry; a refusal is an answer.
+
+    `failed` names the answer when the action fails; the placeholders fill it.
+    """
+    if not hass.services.has_service(DOMAIN, service):
+        raise AssistError("plans_unavailable")
+    try:
+        response = await hass.services.async_call(
+            DOMAIN,
+            service,
+            {ATTR_CONFIG_ENTRY_ID: entry.entry_id, **data},
+            blocking=True,
+            context=context,
+            return_response=True,
+        )
+    except HomeAssistantError as err:
+        refusal = err.translation_placeholders or {}
+        if err.translation_domain == DOMAIN and err.translation_key == "rule_refused":
+            raise AssistError(
+                "rule_refused",
+                rule=refusal.get("rule", ""),
+                reason=refusal.get("reason", ""),
+            ) from err
+        if (
+            err.translation_domain == DOMAIN
+            and err.translation_key == failed
+            and "error" in refusal
+        ):  # the action's refusal is the answer's own: say only its cause
+            raise AssistError(failed, error=refusal["error"], **placeholders) from err
+        raise AssistError(failed, error=err, **placeholders) from err
+    if not response:
+        raise AssistError(failed, error="no plan", **placeholders)
+    return dict(response)
 
 
 async def async_request_plan(
@@ -450,22 +682,14 @@ async def async_request_plan(
     context: Context | None,
 ) -> PlanSummary:
     """Ask smartplex.request_deletion for a plan: a plan only, never a confirmation."""
-    if not hass.services.has_service(DOMAIN, SERVICE_REQUEST_DELETION):
-        raise AssistError("plans_unavailable")
-    try:
-        response = await hass.services.async_call(
-            DOMAIN,
-            SERVICE_REQUEST_DELETION,
-            {ATTR_CONFIG_ENTRY_ID: entry.entry_id, **selection, "dry_run": dry_run},
-            blocking=True,
-            context=context,
-            return_response=True,
-        )
-    except HomeAssistantError as err:
-        raise AssistError("plan_failed", error=str(err)) from err
-    if not response:
-        raise AssistError("plan_failed", error="no plan")
-    answer: dict[str, Any] = dict(response)
+    answer = await async_plan_action(
+        hass,
+        entry,
+        SERVICE_REQUEST_DELETION,
+        {**selection, "dry_run": dry_run},
+        context,
+        failed="plan_failed",
+    )
     items = answer.get("items") or []
     count = answer.get("item_count", items if isinstance(items, int) else len(items))
     titles = answer.get("titles") or [
@@ -481,4 +705,9 @@ async def async_request_plan(
         titles=[str(title) for title in titles],
         expires=answer.get("expires"),
         dry_run=bool(answer.get("dry_run", dry_run)),
+        skipped=[
+            (str(skip.get("title") or ""), str(skip.get("reason") or ""))
+            for skip in answer.get("skipped") or []
+        ],
+        free_before=answer.get("free_before"),
     )

@@ -6,6 +6,7 @@ in `sentences/<language>/smartplex.yaml`.
 """
 
 from abc import ABC, abstractmethod
+from datetime import datetime
 import time
 from typing import Any, ClassVar, override
 
@@ -19,28 +20,36 @@ from .api import ServiceKind
 from .assist import (
     GB,
     AssistError,
+    PlanSummary,
     ServiceState,
     Texts,
+    async_plan_action,
     async_request_plan,
     async_texts,
     candidate_noun,
     configured_rule_name,
+    disk_free,
+    find_leaving,
     find_titles,
     health_report,
     merge_candidates,
     named_rule_results,
     normalized,
+    pending_code,
     pick_entry,
     request_titles,
     requests_report,
+    rule_to_free,
+    speakable,
     storage_report,
     upcoming_deletions,
 )
-from .cleanup.plan import Plan
+from .cleanup.plan import Plan, PlanItem
 from .const import DOMAIN
 from .coordinator import SmartPlexConfigEntry
 from .health import HealthStatus
 from .requests import RequestState
+from .services import SERVICE_CONFIRM_DELETION, SERVICE_POSTPONE, SERVICE_RESTORE
 
 INTENT_STORAGE = "SmartPlexStorage"
 INTENT_CANDIDATES = "SmartPlexCandidates"
@@ -49,7 +58,9 @@ INTENT_HEALTH = "SmartPlexHealth"
 INTENT_UPCOMING = "SmartPlexUpcoming"
 INTENT_REQUEST_DELETION = "SmartPlexRequestDeletion"
 INTENT_CONFIRM_PLAN = "SmartPlexConfirmPlan"
-SERVICE_CONFIRM_DELETION = "confirm_deletion"
+INTENT_FREE_SPACE = "SmartPlexFreeSpace"
+INTENT_RESTORE = "SmartPlexRestore"
+INTENT_POSTPONE = "SmartPlexPostpone"
 # The platform of Assist's own sentence matching: only a spoken sentence confirms.
 SENTENCE_PLATFORM = "conversation"
 MAX_LISTED = 5
@@ -89,7 +100,10 @@ async def async_setup_intents(hass: HomeAssistant) -> None:
         HealthIntent(),
         UpcomingIntent(),
         RequestDeletionIntent(),
+        FreeSpaceIntent(),
         ConfirmPlanIntent(),
+        RestoreIntent(),
+        PostponeIntent(),
     ):
         intent.async_register(hass, handler)
 
@@ -384,16 +398,74 @@ class RequestDeletionIntent(SmartPlexIntentHandler):
         plan = await async_request_plan(
             hass, entry, selection, dry_run=False, context=intent_obj.context
         )
-        if not plan.items or plan.code is None:
-            return texts("plan_empty")
-        placeholders = {
-            "code": " ".join(plan.code),
-            "what": what or texts.count("title", plan.items),
-            "size": texts.size(plan.size),
-        }
-        if plan.needs_acknowledge:
-            return texts("plan_large", **placeholders)
-        return texts("plan_created", **placeholders)
+        return _plan_answer(texts, plan, what)
+
+
+def _plan_answer(texts: Texts, plan: PlanSummary, what: str | None) -> str:
+    """Say the plan's code and how to confirm it, or why it is empty."""
+    if not plan.items or plan.code is None:
+        parts = [texts("plan_empty")]
+        if plan.skipped:
+            title, reason = plan.skipped[0]
+            parts.append(
+                texts(
+                    "plan_skipped",
+                    title=speakable(title or what or ""),
+                    reason=texts.reason(reason),
+                )
+            )
+        if len(plan.skipped) > 1:
+            parts.append(
+                texts("plan_skipped_more", count=texts.number(len(plan.skipped) - 1))
+            )
+        return " ".join(parts)
+    placeholders = {
+        "code": " ".join(plan.code),
+        "what": what or texts.count("title", plan.items),
+        "size": texts.size(plan.size),
+    }
+    if plan.needs_acknowledge:
+        return texts("plan_large", **placeholders)
+    return texts("plan_created", **placeholders)
+
+
+class FreeSpaceIntent(SmartPlexIntentHandler):
+    """Make a plan that frees some space with a cleanup rule; nothing is deleted."""
+
+    intent_type = INTENT_FREE_SPACE
+    description = "Creates a deletion plan that frees some gigabytes; deletes nothing"
+    response_type = intent.IntentResponseType.ACTION_DONE
+    slots: ClassVar[dict[Any, Any]] = {
+        probatio.Required("size_gb"): probatio.All(
+            probatio.Coerce(int), probatio.Range(min=1, max=1_000_000)
+        ),
+        probatio.Optional("rule"): intent.non_empty_string,
+    }
+
+    @override
+    async def async_answer(
+        self, intent_obj: intent.Intent, slots: dict[str, Any], texts: Texts
+    ) -> str:
+        """Plan to reach today's free space plus what was asked, then say the code.
+
+        request_deletion's target is the free space to reach, not the space to free.
+        """
+        hass = intent_obj.hass
+        entry = pick_entry(hass, slots.get("server"))
+        wanted = slots["size_gb"] * GB
+        rule = rule_to_free(entry, slots.get("rule"))
+        target = disk_free(entry) + wanted
+        plan = await async_request_plan(
+            hass,
+            entry,
+            {"rule_name": rule, "target_free_gb": target / GB},
+            dry_run=False,
+            context=intent_obj.context,
+        )
+        answer = _plan_answer(texts, plan, None)
+        if plan.items and plan.size < wanted:
+            answer = f"{answer} {texts('plan_short', target=texts.size(wanted))}"
+        return answer
 
 
 def _title(texts: Texts, title: str, year: int | None) -> str:
@@ -477,10 +549,103 @@ class ConfirmPlanIntent(SmartPlexIntentHandler):
                 is not SupportsResponse.NONE,
             )
         except HomeAssistantError as err:
-            raise AssistError("confirm_failed", code=spoken, error=str(err)) from err
+            raise AssistError("confirm_failed", code=spoken, error=err) from err
         return texts(
             "plan_confirmed",
             code=spoken,
             titles=texts.count("title", len(plan.items)),
             size=size,
+        )
+
+
+def _leaving(
+    texts: Texts, entry: SmartPlexConfigEntry, spoken: str
+) -> tuple[Plan, PlanItem, str]:
+    """Return the one title leaving Plex that is meant, with how to say it."""
+    found = find_leaving(entry, spoken)
+    if not found:
+        if (code := pending_code(entry, spoken)) is not None:
+            raise AssistError("only_pending", title=spoken, code=" ".join(code))
+        raise AssistError("not_leaving", title=spoken)
+    if len(found) > 1:
+        raise AssistError(
+            "which_leaving", choices=[_item_name(texts, item) for _, item in found]
+        )
+    plan, item = found[0]
+    return plan, item, speakable(item.title)
+
+
+def _item_name(texts: Texts, item: PlanItem) -> str:
+    """Say a plan item's title, with the year of a movie or show."""
+    year = item.year if item.level in ("movie", "show") else None
+    return _title(texts, speakable(item.title), year)
+
+
+class RestoreIntent(SmartPlexIntentHandler):
+    """Take a title out of "Leaving soon": an undo, so no code is needed."""
+
+    intent_type = INTENT_RESTORE
+    description = "Keeps a title that is leaving Plex, so it is not deleted"
+    response_type = intent.IntentResponseType.ACTION_DONE
+    slots: ClassVar[dict[Any, Any]] = {
+        probatio.Required("title"): intent.non_empty_string,
+    }
+
+    @override
+    async def async_answer(
+        self, intent_obj: intent.Intent, slots: dict[str, Any], texts: Texts
+    ) -> str:
+        """Restore the one item named and say it stays."""
+        hass = intent_obj.hass
+        entry = pick_entry(hass, slots.get("server"))
+        plan, item, title = _leaving(texts, entry, slots["title"])
+        await async_plan_action(
+            hass,
+            entry,
+            SERVICE_RESTORE,
+            {"plan_id": plan.id, "rating_keys": [item.key]},
+            intent_obj.context,
+            failed="restore_failed",
+            title=title,
+        )
+        return texts("restored", title=title)
+
+
+class PostponeIntent(SmartPlexIntentHandler):
+    """Move a leaving title's deletion later: an undo of sorts, so no code is needed."""
+
+    intent_type = INTENT_POSTPONE
+    description = "Postpones the deletion of a title that is leaving Plex by some days"
+    response_type = intent.IntentResponseType.ACTION_DONE
+    slots: ClassVar[dict[Any, Any]] = {
+        probatio.Required("title"): intent.non_empty_string,
+        probatio.Required("days"): probatio.All(
+            probatio.Coerce(int), probatio.Range(min=1, max=365)
+        ),
+    }
+
+    @override
+    async def async_answer(
+        self, intent_obj: intent.Intent, slots: dict[str, Any], texts: Texts
+    ) -> str:
+        """Postpone the one item named and say its new day."""
+        hass = intent_obj.hass
+        entry = pick_entry(hass, slots.get("server"))
+        plan, item, title = _leaving(texts, entry, slots["title"])
+        response = await async_plan_action(
+            hass,
+            entry,
+            SERVICE_POSTPONE,
+            {"plan_id": plan.id, "rating_keys": [item.key], "days": slots["days"]},
+            intent_obj.context,
+            failed="postpone_failed",
+            title=title,
+        )
+        purge_at = next(
+            moved["purge_at"]
+            for moved in response["items"]
+            if moved["rating_key"] == item.key
+        )
+        return texts(
+            "postponed", title=title, date=texts.date(datetime.fromisoformat(purge_at))
         )

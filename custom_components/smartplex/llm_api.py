@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, override
 
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv, llm
 import probatio
 
@@ -22,6 +23,7 @@ from .assist import (
     async_rule_result,
     async_texts,
     configured_rule_name,
+    disk_free,
     find_titles,
     health_report,
     merge_candidates,
@@ -29,6 +31,7 @@ from .assist import (
     pick_entry,
     request_titles,
     requests_report,
+    rule_to_free,
     storage_report,
     upcoming_deletions,
 )
@@ -129,7 +132,7 @@ class SmartPlexTool(llm.Tool):
             error |= {
                 name: list(value)
                 for name, value in err.placeholders.items()
-                if not isinstance(value, str)
+                if not isinstance(value, str | HomeAssistantError)
             }
             return llm.ToolResult(data=error, error=True)
         return llm.ToolResult(data=data)
@@ -396,8 +399,9 @@ class RequestDeletionTool(SmartPlexTool):
     title = "Plan a Plex deletion"
     description = (
         "Create a deletion plan for a title, some rating keys or a rule (dry_run only "
-        "previews). This deletes nothing: the user confirms the plan in the SmartPlex "
-        "notification or app. Tell the user that."
+        "previews). With free_gb, a rule's plan takes just enough of its candidates "
+        "to free that much space. This deletes nothing: the user confirms the plan in "
+        "the SmartPlex notification or app. Tell the user that."
     )
     annotations = llm.ToolAnnotations(
         read_only=False, destructive=False, idempotent=False, open_world=False
@@ -421,6 +425,11 @@ class RequestDeletionTool(SmartPlexTool):
             probatio.Optional(
                 "year", description="The title's year, when several share a title"
             ): probatio.All(probatio.Coerce(int), probatio.Range(min=1800, max=2200)),
+            probatio.Optional(
+                "free_gb",
+                description="Space to free, in GB, with rule_name or rule (or the "
+                "only configured rule)",
+            ): probatio.All(probatio.Coerce(float), probatio.Range(min=0.1, max=1e6)),
             probatio.Optional("dry_run", default=False): cv.boolean,
         }
     )
@@ -434,14 +443,17 @@ class RequestDeletionTool(SmartPlexTool):
         llm_context: llm.LLMContext,
     ) -> dict[str, Any]:
         """Create the plan and describe it, without its confirmation code."""
+        selection = (
+            _freeing(entry, args) if "free_gb" in args else _selection(entry, args)
+        )
         plan = await async_request_plan(
             hass,
             entry,
-            _selection(entry, args),
+            selection,
             dry_run=args["dry_run"],
             context=llm_context.context,
         )
-        return {
+        result = {
             "plan_id": plan.plan_id,
             "dry_run": plan.dry_run,
             "items": plan.items,
@@ -449,9 +461,36 @@ class RequestDeletionTool(SmartPlexTool):
             "needs_acknowledge": plan.needs_acknowledge,
             "expires": plan.expires,
             "titles": plan.titles,
+            "skipped": [
+                {"title": title, "reason": reason}
+                for title, reason in plan.skipped[:MAX_LISTED]
+            ],
             "confirmation": "Only the user can confirm this plan, in the SmartPlex "
             "notification or app; nothing is deleted before that.",
         }
+        if "free_gb" in args and plan.free_before is not None:
+            result |= {
+                "free_before_gb": _gb(plan.free_before),
+                "free_after_gb": _gb(plan.free_before + plan.size),
+                "frees_less_than_asked": plan.size < args["free_gb"] * GB,
+            }
+        return result
+
+
+def _freeing(entry: SmartPlexConfigEntry, args: Mapping[str, Any]) -> dict[str, Any]:
+    """Choose a rule's candidates that free free_gb.
+
+    request_deletion's target is the free space to reach: today's plus free_gb.
+    """
+    if "title" in args or "rating_keys" in args:
+        raise AssistError("free_needs_rule")
+    selection: dict[str, Any] = (
+        {"rule": args["rule"]}
+        if "rule" in args
+        else {"rule_name": rule_to_free(entry, args.get("rule_name"))}
+    )
+    target = disk_free(entry) + args["free_gb"] * GB
+    return selection | {"target_free_gb": target / GB}
 
 
 def _selection(entry: SmartPlexConfigEntry, args: Mapping[str, Any]) -> dict[str, Any]:
