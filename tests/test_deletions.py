@@ -879,3 +879,39 @@ async def test_rule_carries_its_free_space_gate(
     }
     plan = await request(hass, entry.entry_id, rule=open_gate, dry_run=True)
     assert len(plan["items"]) == 1
+
+
+async def test_targets_count_confirmed_plans(
+    hass: HomeAssistant, stack: SimulatorStack
+) -> None:
+    """Space that confirmed plans will free counts toward a target; new picks are new."""
+    entry = await setup_entry(hass, stack, SERVICES, LATER)
+    gb = 1_000_000_000
+    free = sum(d.free for d in stack.world.disks)
+    everything = await request(hass, entry.entry_id, rule=NEVER_WATCHED, dry_run=True)
+    first, second, third = (i["size"] for i in everything["items"][:3])
+    target = (free + first) / gb
+    plan = await request(
+        hass, entry.entry_id, rule=NEVER_WATCHED, target_free_gb=target
+    )
+    assert plan["item_count"] == 1
+    await call(
+        hass,
+        "confirm_deletion",
+        config_entry_id=entry.entry_id,
+        plan_id=plan["plan_id"],
+    )
+    again = await request(
+        hass, entry.entry_id, rule=NEVER_WATCHED, target_free_gb=target, dry_run=True
+    )
+    assert again["items"] == []
+    more = await request(
+        hass,
+        entry.entry_id,
+        rule=NEVER_WATCHED,
+        target_free_gb=(free + first + second + third // 2) / gb,
+        dry_run=True,
+    )
+    assert [i["rating_key"] for i in more["items"]] == [
+        i["rating_key"] for i in everything["items"][1:3]
+    ]

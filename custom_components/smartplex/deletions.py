@@ -79,6 +79,7 @@ class SmartPlexCleanup:
             library_totals=self._library_totals,
         )
         self._timer: CALLBACK_TYPE | None = None
+        self._stopped = False
         self._unsubscribers: list[Callable[[], None]] = []
 
     async def _async_write(self, data: dict[str, Any]) -> None:
@@ -100,6 +101,7 @@ class SmartPlexCleanup:
     @callback
     def async_stop(self) -> None:
         """Stop the timers (the journal is always consistent on disk)."""
+        self._stopped = True
         if self._timer is not None:
             self._timer()
             self._timer = None
@@ -112,7 +114,7 @@ class SmartPlexCleanup:
         if self._timer is not None:
             self._timer()
             self._timer = None
-        if (due := self.engine.next_due()) is None:
+        if self._stopped or (due := self.engine.next_due()) is None:
             return
         when = datetime.fromtimestamp(max(due, time.time()), UTC)
         self._timer = async_track_point_in_utc_time(self.hass, self._async_due, when)

@@ -417,7 +417,13 @@ async def _async_request_deletion(
             gated = f"{free / GB:.1f} GB free, not below {threshold:g} GB"
             candidates = []
         elif (target := data.get(ATTR_TARGET_FREE)) is not None:
-            candidates, _ = select_for_target(candidates, free, int(target * GB))
+            # What confirmed plans will delete already counts: choose among the rest.
+            busy = cleanup.engine.busy()
+            candidates, _ = select_for_target(
+                [c for c in candidates if c.rating_key not in busy],
+                free + _pending_size(cleanup, busy),
+                int(target * GB),
+            )
     plan = await cleanup.engine.async_request(
         candidates[: data[ATTR_LIMIT]],
         refused,
@@ -434,6 +440,15 @@ async def _async_request_deletion(
     else:
         cleanup.async_schedule()
     return response
+
+
+def _pending_size(cleanup: SmartPlexCleanup, busy: Mapping[int, str]) -> int:
+    """Bytes that confirmed plans will free but have not freed yet."""
+    return sum(
+        item.size
+        for plan_id in set(busy.values())
+        for item in cleanup.journal.plans[plan_id].open_items()
+    )
 
 
 def _free_space(entry: SmartPlexConfigEntry) -> int:

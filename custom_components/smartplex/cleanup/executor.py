@@ -138,12 +138,7 @@ class CleanupEngine:
         """Build a plan; keep it and announce it unless it is a dry run or empty."""
         services = self._services()
         settings = self._settings()
-        busy = {
-            item.key: plan.id
-            for plan in self.journal.active()
-            if plan.state != PlanState.PENDING
-            for item in plan.open_items()
-        }
+        busy = self.busy()
         skipped = [
             {"key": key, "title": title, "reason": reason}
             for key, title, reason in refused
@@ -229,6 +224,15 @@ class CleanupEngine:
             await self.journal.flush()
         self._notify("deletion_requested", plan.summary())
         return plan
+
+    def busy(self) -> dict[int, str]:
+        """Map the items of confirmed plans still to be deleted to their plan's id."""
+        return {
+            item.key: plan.id
+            for plan in self.journal.active()
+            if plan.state != PlanState.PENDING
+            for item in plan.open_items()
+        }
 
     def _same_pending(self, plan: Plan) -> Plan | None:
         """Return a pending plan with the same items and rule (requests are idempotent)."""
