@@ -59,8 +59,12 @@ DEMO_RULES = (
         "added_more_than_days": 365,
     },
 )
-# A week between confirming a plan and its purge: in the demo, nothing is ever deleted.
-DEMO_GRACE_HOURS = 7 * 24
+# The demo's household: a few thousand titles.
+DEMO_MOVIES = 2500
+DEMO_SHOWS = 120
+# Three days between confirming a plan and its purge (the default is one): long enough
+# that a demo deletes nothing, short enough for the calendar card's month to show it.
+DEMO_GRACE_HOURS = 3 * 24
 # The demo confirms a plan of this many stale movies and leaves one of as many more waiting.
 DEMO_PLAN_ITEMS = 5
 DEFAULT_USERNAME = "demo"
@@ -729,8 +733,12 @@ def main() -> None:
     """Parse the demo's arguments and run it until Ctrl-C."""
     parser = argparse.ArgumentParser(prog="script/demo")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--movies", type=int, default=2500, help="movies in the world")
-    parser.add_argument("--shows", type=int, default=120, help="shows in the world")
+    parser.add_argument(
+        "--movies", type=int, default=DEMO_MOVIES, help="movies in the world"
+    )
+    parser.add_argument(
+        "--shows", type=int, default=DEMO_SHOWS, help="shows in the world"
+    )
     parser.add_argument("--port", type=int, help="Home Assistant's port (8123 if free)")
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
