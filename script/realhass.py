@@ -41,6 +41,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 INTEGRATION_DIR = PROJECT_DIR / "custom_components" / "smartplex"
 BLUEPRINT_DIR = PROJECT_DIR / "blueprints" / "automation" / "smartplex"
 EXAMPLE_DASHBOARD = PROJECT_DIR / "examples" / "dashboard.yaml"
+EXAMPLE_SCRIPTS = PROJECT_DIR / "examples" / "scripts.yaml"
 DOMAIN = "smartplex"
 SERVICES = ("sonarr", "radarr", "tautulli", "overseerr")
 DASHBOARD_PATH = "smartplex-demo"
@@ -58,6 +59,14 @@ DEMO_RULES = (
         "added_more_than_days": 365,
     },
 )
+# The demo's household: a few thousand titles.
+DEMO_MOVIES = 2500
+DEMO_SHOWS = 120
+# Three days between confirming a plan and its purge (the default is one): long enough
+# that a demo deletes nothing, short enough for the calendar card's month to show it.
+DEMO_GRACE_HOURS = 3 * 24
+# The demo confirms a plan of this many stale movies and leaves one of as many more waiting.
+DEMO_PLAN_ITEMS = 5
 DEFAULT_USERNAME = "demo"
 DEFAULT_PASSWORD = "smartplex-demo"
 START_TIMEOUT = 120.0
@@ -66,7 +75,7 @@ POLL_INTERVAL = 0.25
 # What the demo needs, listed instead of `default_config:`, which would add discovery
 # (zeroconf, ssdp, dhcp, bluetooth), cloud and streaming: packages and network traffic
 # the demo has no use for. Home Assistant adds its own defaults (frontend, base platforms,
-# helpers); `lovelace:` is written with the dashboards.
+# helpers); `lovelace:` is written with the dashboards, `script:` with the example scripts.
 COMPONENTS = (
     "api",
     "automation",
@@ -79,7 +88,6 @@ COMPONENTS = (
     "onboarding",
     "person",
     "recorder",
-    "script",
     "webhook",
 )
 
@@ -106,7 +114,7 @@ def free_port() -> int:
 
 
 def write_config(config_dir: Path, port: int, *, dashboard: Path | None = None) -> None:
-    """Write configuration.yaml, link SmartPlex in and install blueprints and a dashboard."""
+    """Write configuration.yaml, link SmartPlex in, install blueprints, scripts, a dashboard."""
     lines = [
         "homeassistant:",
         "  name: SmartPlex demo",
@@ -127,6 +135,8 @@ def write_config(config_dir: Path, port: int, *, dashboard: Path | None = None) 
         "  logs:",
         "    custom_components.smartplex: info",
         *(f"{component}:" for component in COMPONENTS),
+        # The file the script editor writes to: the examples are editable in the UI.
+        "script: !include scripts.yaml",
         "lovelace:",
     ]
     if dashboard is not None:
@@ -141,6 +151,7 @@ def write_config(config_dir: Path, port: int, *, dashboard: Path | None = None) 
             "      show_in_sidebar: true",
         ]
     (config_dir / "configuration.yaml").write_text("\n".join(lines) + "\n")
+    shutil.copyfile(EXAMPLE_SCRIPTS, config_dir / "scripts.yaml")
     custom = config_dir / "custom_components"
     custom.mkdir(exist_ok=True)
     (custom / DOMAIN).symlink_to(INTEGRATION_DIR, target_is_directory=True)
@@ -384,6 +395,16 @@ class RealHass:
         """Add a named cleanup rule through SmartPlex's options flow."""
         await self._options_flow("add_rule", rule)
 
+    async def call_service(
+        self, domain: str, service: str, data: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Call an action that returns a response (as scripts do) and return it."""
+        answer = await self._call(
+            "POST", f"/api/services/{domain}/{service}?return_response", data
+        )
+        response: dict[str, Any] = answer["service_response"]
+        return response
+
     async def _options_flow(self, step: str, data: Mapping[str, Any]) -> None:
         """Pick `step` in the options menu and submit `data` there."""
         base = "/api/config/config_entries/options/flow"
@@ -531,17 +552,62 @@ class RealHass:
 
 
 async def add_demo_settings(hass: RealHass) -> None:
-    """Set the capacity to the simulated disks' size and add the demo's cleanup rules."""
+    """Set the capacity to the simulated disks' size, a long grace, and the demo's rules."""
     capacity = sum(disk.total for disk in hass.stack.world.disks)
-    await hass.set_options({"storage_capacity_gb": math.ceil(capacity / 1e9)})
+    await hass.set_options(
+        {
+            "storage_capacity_gb": math.ceil(capacity / 1e9),
+            "grace_hours": DEMO_GRACE_HOURS,
+        }
+    )
     for rule in DEMO_RULES:
         await hass.add_rule(rule)
     await hass.wait_until_loaded()
 
 
+async def add_demo_plans(hass: RealHass) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Confirm a plan of stale movies and leave a second one waiting; return both.
+
+    The confirmed plan's movies go to "Leaving soon" until the grace period ends, so the
+    dashboard's plan, quarantine and calendar cards show what SmartPlex does.
+    """
+    rule = str(DEMO_RULES[0]["name"])
+
+    async def request(limit: int) -> dict[str, Any]:
+        plan = await hass.call_service(
+            DOMAIN,
+            "request_deletion",
+            {"config_entry_id": hass.entry_id, "rule_name": rule, "limit": limit},
+        )
+        if plan["item_count"] == 0:
+            raise RealHassError(f"the rule {rule!r} planned nothing: {plan}")
+        return plan
+
+    confirmed = await request(DEMO_PLAN_ITEMS)
+    acknowledge = (
+        {"acknowledge_total_gb": confirmed["total_gb"]}
+        if confirmed["needs_acknowledge"]
+        else {}
+    )
+    confirmed = await hass.call_service(
+        DOMAIN,
+        "confirm_deletion",
+        {
+            "config_entry_id": hass.entry_id,
+            "plan_id": confirmed["plan_id"],
+            **acknowledge,
+        },
+    )
+    # The first plan's movies come first again: they are skipped as already confirmed.
+    waiting = await request(2 * DEMO_PLAN_ITEMS)
+    return confirmed, waiting
+
+
 def dashboard_entities(dashboard: Path) -> list[str]:
     """Return the entity ids a dashboard shows, in order of first appearance."""
-    found = re.findall(r"\b(?:binary_sensor|sensor)\.[a-z0-9_]+", dashboard.read_text())
+    found = re.findall(
+        r"\b(?:binary_sensor|calendar|script|sensor)\.[a-z0-9_]+", dashboard.read_text()
+    )
     return list(dict.fromkeys(found))
 
 
@@ -614,6 +680,7 @@ async def _demo(args: argparse.Namespace) -> None:
         dashboard=EXAMPLE_DASHBOARD,
     ) as hass:
         await add_demo_settings(hass)
+        confirmed, waiting = await add_demo_plans(hass)
         await hass.wait_for_values(dashboard_entities(EXAMPLE_DASHBOARD))
         world = hass.stack.world
         pending = sum(request.status == 1 for request in world.requests)
@@ -635,6 +702,12 @@ async def _demo(args: argparse.Namespace) -> None:
                 f" {len(world.shows)} shows ({len(world.episodes)} episodes),"
                 f" {len(world.users)} users, {len(world.plays)} plays,"
                 f" {len(world.requests)} requests ({pending} pending)"
+            ),
+            (
+                f"  Plans           {confirmed['item_count']} stale movies leaving soon"
+                f" (plan {confirmed['code']}, deleted after {DEMO_GRACE_HOURS} h"
+                f" unless restored); plan {waiting['code']} of"
+                f" {waiting['item_count']} more waiting for its code"
             ),
             f"  Blueprints      {', '.join(blueprints) or 'none yet'}",
             f"  Config dir      {hass.config_dir} (removed on exit)",
@@ -660,8 +733,12 @@ def main() -> None:
     """Parse the demo's arguments and run it until Ctrl-C."""
     parser = argparse.ArgumentParser(prog="script/demo")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--movies", type=int, default=2500, help="movies in the world")
-    parser.add_argument("--shows", type=int, default=120, help="shows in the world")
+    parser.add_argument(
+        "--movies", type=int, default=DEMO_MOVIES, help="movies in the world"
+    )
+    parser.add_argument(
+        "--shows", type=int, default=DEMO_SHOWS, help="shows in the world"
+    )
     parser.add_argument("--port", type=int, help="Home Assistant's port (8123 if free)")
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
