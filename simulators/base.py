@@ -37,6 +37,7 @@ class Fault(StrEnum):
     RATE_LIMITED = "rate_limited"  # 429 with Retry-After
     SLOW = "slow"  # answers after `delay` seconds: a timeout for a less patient client
     RESET = "reset"  # the connection is dropped unanswered (refused, for one path)
+    LOST = "lost"  # the request is served, then the connection dropped unanswered
     DOWN = "down"  # nothing listens: connections are refused (whole simulator only)
     MISSING_FIELDS = "missing_fields"  # every scalar field of the answer left out
     NULL_FIELDS = "null_fields"  # every scalar field of the answer null
@@ -278,6 +279,9 @@ class Simulator:
                 await asyncio.sleep(self.delay)
                 return await handler(request)
             case Fault.RESET:
+                return _hang_up(request)
+            case Fault.LOST:
+                await handler(request)
                 return _hang_up(request)
             case Fault.MALFORMED:
                 return _malformed(await _body_response(handler, request))

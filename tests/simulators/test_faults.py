@@ -199,6 +199,20 @@ async def test_fault_of_one_method(
     assert (sim.faults, sim.method_faults) == ({}, {})
 
 
+async def test_lost_answer_after_serving(
+    stack: SimulatorStack, session: aiohttp.ClientSession
+) -> None:
+    sim = stack.radarr
+    movie = next(m for m in stack.world.movies.values() if m.radarr_id and m.file)
+    url = f"{sim.url}/api/v3/movie/{movie.radarr_id}?deleteFiles=true"
+    sim.set_fault(Fault.LOST, prefix="/api/v3/movie/", method="DELETE")
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        async with session.delete(url, headers={"X-Api-Key": sim.api_key}):
+            pass
+    assert movie.file is not None
+    assert not movie.file.exists  # done, though nobody heard of it
+
+
 async def test_requests_are_recorded(
     stack: SimulatorStack, session: aiohttp.ClientSession
 ) -> None:

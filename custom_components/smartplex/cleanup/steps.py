@@ -72,7 +72,7 @@ async def set_monitored(
             return "not in radarr any more"
         match(item, movie)
         if not monitored:
-            item.was_monitored = movie.monitored
+            _remember(item, movie.monitored)
         elif not item.was_monitored:
             return "was not monitored before"
         await radarr.async_set_movie_monitored(movie, monitored)
@@ -84,7 +84,7 @@ async def set_monitored(
     match(item, series)
     if item.level == "show":
         if not monitored:
-            item.was_monitored = series.monitored
+            _remember(item, series.monitored)
         elif not item.was_monitored:
             return "was not monitored before"
         await sonarr.async_set_series_monitored(series, monitored)
@@ -96,13 +96,19 @@ async def set_monitored(
         and (item.level == "season" or e.episode_number == item.episode)
     ]
     if not monitored:
-        item.was_monitored = any(e.monitored for e in episodes)
+        _remember(item, any(e.monitored for e in episodes))
     elif not item.was_monitored:
         return "was not monitored before"
     if item.level == "season":
         await sonarr.async_set_series_monitored(series, monitored, season=item.season)
     await sonarr.async_set_episodes_monitored([e.id for e in episodes], monitored)
     return f"{len(episodes)} episodes"
+
+
+def _remember(item: PlanItem, monitored: bool) -> None:
+    """Keep the flag from before SmartPlex first changed it (a retry reads its own)."""
+    if item.was_monitored is None:
+        item.was_monitored = monitored
 
 
 def match(item: PlanItem, found: ArrMovie | ArrSeries) -> None:
