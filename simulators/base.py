@@ -82,6 +82,8 @@ class Simulator:
         self.faults: dict[str, Fault] = {}
         # Faults of one HTTP method below a prefix; they win over `faults`.
         self.method_faults: dict[tuple[str, str], Fault] = {}
+        # Awaited before a request below the prefix is served: what else happens then.
+        self.before: dict[str, Callable[[], Awaitable[None]]] = {}
         self.delay = 30.0
         self.retry_after = 60
         self.port = 0
@@ -248,6 +250,9 @@ class Simulator:
                 body=await request.read(),
             )
         )
+        for prefix, hook in list(self.before.items()):
+            if request.path.startswith(prefix):
+                await hook()
         return await handler(request)
 
     @web.middleware
