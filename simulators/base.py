@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 import json
 import random
+import socket
 import string
 from typing import Any, NoReturn, Self
 from xml.etree import ElementTree as ET
@@ -36,6 +37,7 @@ class Fault(StrEnum):
     RATE_LIMITED = "rate_limited"  # 429 with Retry-After
     SLOW = "slow"  # answers after `delay` seconds: a timeout for a less patient client
     RESET = "reset"  # the connection is dropped unanswered (refused, for one path)
+    LOST = "lost"  # the request is served, then the connection dropped unanswered
     DOWN = "down"  # nothing listens: connections are refused (whole simulator only)
     MISSING_FIELDS = "missing_fields"  # every scalar field of the answer left out
     NULL_FIELDS = "null_fields"  # every scalar field of the answer null
@@ -78,11 +80,16 @@ class Simulator:
         self.rng = random.Random(f"{seed}:{self.name}")
         self.requests: list[RecordedRequest] = []
         self.faults: dict[str, Fault] = {}
+        # Faults of one HTTP method below a prefix; they win over `faults`.
+        self.method_faults: dict[tuple[str, str], Fault] = {}
+        # Awaited before a request below the prefix is served: what else happens then.
+        self.before: dict[str, Callable[[], Awaitable[None]]] = {}
         self.delay = 30.0
         self.retry_after = 60
         self.port = 0
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
+        self._kept_port: socket.socket | None = None
 
     @property
     def url(self) -> str:
@@ -117,6 +124,9 @@ class Simulator:
 
     async def stop(self) -> None:
         """Stop listening and close every connection."""
+        if self._kept_port is not None:
+            self._kept_port.close()
+            self._kept_port = None
         if self._runner is not None:
             await self._runner.cleanup()
         self._runner = None
@@ -136,61 +146,91 @@ class Simulator:
         """Return the fault shown on every path, if any."""
         return self.faults.get("")
 
-    def fault_for(self, path: str) -> Fault | None:
-        """Return the fault a path shows: the one of its longest faulty prefix."""
-        prefixes = [prefix for prefix in self.faults if path.startswith(prefix)]
-        return self.faults[max(prefixes, key=len)] if prefixes else None
+    def fault_for(self, path: str, method: str | None = None) -> Fault | None:
+        """Return the fault a request shows: the one of its longest faulty prefix.
 
-    def set_fault(self, fault: Fault | None, *, prefix: str = "") -> None:
+        A fault set for the request's method wins over one set for every method.
+        """
+        by_method = {p: f for (m, p), f in self.method_faults.items() if m == method}
+        for faults in (by_method, self.faults):
+            prefixes = [prefix for prefix in faults if path.startswith(prefix)]
+            if prefixes:
+                return faults[max(prefixes, key=len)]
+        return None
+
+    def set_fault(
+        self, fault: Fault | None, *, prefix: str = "", method: str | None = None
+    ) -> None:
         """Show a fault below a path prefix ("" for all paths); None clears it.
 
-        DOWN stops listening: use async_set_fault for it.
+        With `method` (say "DELETE") only requests of that method show it. DOWN stops
+        listening: use async_set_fault for it.
         """
         if fault is Fault.DOWN or (prefix == "" and self.fault is Fault.DOWN):
             raise ValueError("DOWN starts or stops listening: use async_set_fault")
-        self._keep_fault(fault, prefix)
+        self._keep_fault(fault, prefix, method)
 
     def clear_fault(self) -> None:
         """Clear every fault (DOWN needs async_clear_fault)."""
         if self.fault is Fault.DOWN:
             raise ValueError("DOWN starts or stops listening: use async_clear_fault")
         self.faults.clear()
+        self.method_faults.clear()
 
-    async def async_set_fault(self, fault: Fault | None, *, prefix: str = "") -> None:
+    async def async_set_fault(
+        self, fault: Fault | None, *, prefix: str = "", method: str | None = None
+    ) -> None:
         """Show any fault below a prefix; DOWN (whole simulator only) stops listening."""
-        if prefix != "" and fault is Fault.DOWN:
+        if (prefix != "" or method is not None) and fault is Fault.DOWN:
             raise ValueError("DOWN concerns the whole simulator: use RESET for a path")
-        if prefix == "" and fault is Fault.DOWN and self.fault is not Fault.DOWN:
-            await self._unlisten()
-        elif prefix == "" and fault is not Fault.DOWN and self.fault is Fault.DOWN:
-            await self._listen()
-        self._keep_fault(fault, prefix)
+        if method is None and prefix == "":
+            if fault is Fault.DOWN and self.fault is not Fault.DOWN:
+                await self._unlisten()
+            elif fault is not Fault.DOWN and self.fault is Fault.DOWN:
+                await self._listen()
+        self._keep_fault(fault, prefix, method)
 
     async def async_clear_fault(self) -> None:
         """Clear every fault, listening again after DOWN."""
         await self.async_set_fault(None)
         self.faults.clear()
+        self.method_faults.clear()
 
-    def _keep_fault(self, fault: Fault | None, prefix: str) -> None:
-        """Remember (or forget, for None) the fault of a prefix."""
-        if fault is None:
+    def _keep_fault(self, fault: Fault | None, prefix: str, method: str | None) -> None:
+        """Remember (or forget, for None) the fault of a prefix (and method)."""
+        if method is not None:
+            if fault is None:
+                self.method_faults.pop((method, prefix), None)
+            else:
+                self.method_faults[method, prefix] = fault
+        elif fault is None:
             self.faults.pop(prefix, None)
         else:
             self.faults[prefix] = fault
 
     async def _listen(self) -> None:
-        """Open the listening socket."""
+        """Open the listening socket (on the port a DOWN fault kept)."""
         if self._runner is None:
             raise RuntimeError(f"{self.name} simulator is not started")
+        if self._kept_port is not None:
+            self._kept_port.close()
+            self._kept_port = None
         self._site = web.TCPSite(self._runner, HOST, self.port, reuse_address=True)
         await self._site.start()
         self.port = self._runner.addresses[0][1]
 
     async def _unlisten(self) -> None:
-        """Close the listening socket and drop open connections, as a dead host."""
+        """Close the listening socket and drop open connections, as a dead host.
+
+        The port stays bound, not listening: connections are refused, and no other
+        socket (a client's, say) takes the port before the simulator listens again.
+        """
         if self._runner is None or self._site is None:
             raise RuntimeError(f"{self.name} simulator is not listening")
         await self._site.stop()
+        self._kept_port = socket.socket()
+        self._kept_port.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._kept_port.bind((HOST, self.port))
         self._site = None
         if (server := self._runner.server) is not None:
             for connection in server.connections:
@@ -210,6 +250,9 @@ class Simulator:
                 body=await request.read(),
             )
         )
+        for prefix, hook in list(self.before.items()):
+            if request.path.startswith(prefix):
+                await hook()
         return await handler(request)
 
     @web.middleware
@@ -217,7 +260,7 @@ class Simulator:
         self, request: web.Request, handler: Handler
     ) -> web.StreamResponse:
         """Answer according to the fault of the request's path."""
-        fault = self.fault_for(request.path)
+        fault = self.fault_for(request.path, request.method)
         if fault in {Fault.UNAUTHORIZED, Fault.FORBIDDEN} and request.path.startswith(
             self.public_paths
         ):
@@ -242,6 +285,9 @@ class Simulator:
                 return await handler(request)
             case Fault.RESET:
                 return _hang_up(request)
+            case Fault.LOST:
+                await handler(request)
+                return _hang_up(request)
             case Fault.MALFORMED:
                 return _malformed(await _body_response(handler, request))
             case Fault.TRUNCATED:
@@ -260,7 +306,9 @@ async def _body_response(handler: Handler, request: web.Request) -> web.Response
 
 
 def _body_bytes(response: web.Response) -> bytes:
-    """Return the bytes of a buffered answer."""
+    """Return the bytes of a buffered answer (none for an answer without a body)."""
+    if response.body is None:
+        return b""
     if not isinstance(response.body, bytes):
         raise TypeError("only byte bodies can be malformed or truncated")
     return response.body
@@ -298,9 +346,9 @@ def _reshaped(
     response: web.Response, fault: Fault, keep: frozenset[str]
 ) -> web.Response:
     """Reshape the fields of a successful JSON or XML answer; pass any other one."""
-    if response.status >= 300:
-        return response
     body = _body_bytes(response)
+    if response.status >= 300 or not body:
+        return response
     if response.content_type == "application/json":
         reshaped = json.dumps(_reshape(json.loads(body), fault, keep)).encode()
     elif response.content_type in {"application/xml", "text/xml"}:

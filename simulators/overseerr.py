@@ -20,6 +20,7 @@ followed here; route errors are `{"message": ...}` (server/index.ts error handle
 from __future__ import annotations
 
 import base64
+import contextlib
 from datetime import UTC, datetime
 import json
 from typing import Any
@@ -138,6 +139,8 @@ class OverseerrSimulator(Simulator):
             "options": {"webhookUrl": "", "jsonPayload": DEFAULT_JSON_PAYLOAD},
         }
         self.job_runs: list[str] = []
+        # Webhooks sent: (request id, notification type, HTTP status or None).
+        self.deliveries: list[tuple[int, str, int | None]] = []
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Register the API endpoints."""
@@ -484,24 +487,55 @@ class OverseerrSimulator(Simulator):
             found.media_status = 5
         elif status == 2 and found.media_status != 5:
             found.media_status = 3
-        notification = STATUS_NOTIFICATIONS[status]
+        await self._notify(STATUS_NOTIFICATIONS[status], found)
+        return found
+
+    async def add_request(self, rating_key: int, requested_by: int) -> MediaRequest:
+        """Let a user request a movie (pending approval) and notify as Overseerr does."""
+        movie = self.world.movies[rating_key]
+        request = MediaRequest(
+            id=max((r.id for r in self.world.requests), default=0) + 1,
+            media_id=self.world.new_id(),
+            media_type="movie",
+            tmdb_id=movie.tmdb_id,
+            tvdb_id=None,
+            rating_key=rating_key,
+            requested_by=requested_by,
+            status=1,
+            media_status=2,
+            created_at=self.world.now,
+            updated_at=self.world.now,
+        )
+        self.world.requests.append(request)
+        await self._notify(Notification.MEDIA_PENDING, request)
+        return request
+
+    async def _notify(self, notification: Notification, request: MediaRequest) -> None:
+        """Send the webhook if it wants this notification; a failed send is only noted.
+
+        Overseerr logs a webhook it could not deliver and never sends it again: the
+        notification goes to `deliveries` with the HTTP status, or None.
+        """
         options = self.webhook["options"]
-        if (
+        if not (
             self.webhook["enabled"]
             and options["webhookUrl"]
             and has_notification_type(notification, self.webhook["types"])
         ):
-            async with aiohttp.ClientSession() as session:
-                await send_overseerr_webhook(
+            return
+        status: int | None = None
+        async with aiohttp.ClientSession() as session:
+            with contextlib.suppress(aiohttp.ClientError):
+                status = await send_overseerr_webhook(
                     session,
                     options["webhookUrl"],
                     notification,
-                    found,
+                    request,
                     self.world,
                     auth_header=options.get("authHeader"),
                     template=self.webhook_template,
                 )
-        return found
+        self.deliveries.append((request.id, notification.name, status))
 
     async def _not_found(self, request: web.Request) -> web.Response:
         """Answer an unknown API path."""

@@ -431,6 +431,32 @@ async def test_plex_find_collection_skips_smart_ones(
 
 
 @pytest.mark.parametrize(
+    "rows",
+    [
+        [{"ratingKey": "5", "smart": "0"}],
+        [{"title": "Leaving soon", "smart": "0"}],
+        [{"ratingKey": None, "title": None}],
+    ],
+)
+async def test_plex_find_collection_fails_on_unreadable_rows(
+    session: aiohttp.ClientSession, responder: Responder, rows: list[object]
+) -> None:
+    """A collection that could be the one but cannot be read is no "not found"."""
+    path = "/library/sections/1/collections"
+    base = await responder.serve(
+        {
+            ("GET", path): (
+                200,
+                {"MediaContainer": {"size": 1, "totalSize": 1, "Metadata": rows}},
+            )
+        }
+    )
+    plex = PlexClient(session, base, "token", "client")
+    with pytest.raises(SmartPlexResponseError, match="unreadable collection"):
+        await plex.async_find_collection(1, "Leaving soon")
+
+
+@pytest.mark.parametrize(
     ("routes", "call"),
     [
         ({("GET", "/library/metadata/7"): (200, {"MediaContainer": {}})}, GET_ITEM),

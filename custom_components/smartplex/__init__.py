@@ -157,7 +157,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartPlexConfigEntry) ->
     ):
         requests = SmartPlexRequestsCoordinator(hass, entry, health, overseerr_key)
         await requests.async_load()
-        await requests.async_refresh()
     webhook_secret = _webhook_secret(hass, entry, vault)
     rules = None
     if stored_rules := entry.options.get(CONF_RULES):
@@ -187,6 +186,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartPlexConfigEntry) ->
     cleanup = entry.runtime_data.cleanup = SmartPlexCleanup(hass, entry)
     await cleanup.async_start()
     entry.async_on_unload(cleanup.async_stop)
+    # Listen before reading Overseerr's requests: Home Assistant answers a webhook
+    # nobody listens on yet, so a notification sent in between would be lost.
+    async_register_webhook(hass, entry)
+    if requests is not None:
+        await requests.async_refresh()
     if rules is not None:
         # Rules follow the library and the play data; they need runtime_data.
         await rules.async_refresh()
@@ -198,7 +202,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartPlexConfigEntry) ->
         for source in (library, analytics):
             entry.async_on_unload(source.async_add_listener(_async_apply_rules))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    async_register_webhook(hass, entry)
     if requests is not None:
         await _async_configure_overseerr(hass, entry, requests)
     entry.async_on_unload(entry.add_update_listener(_async_reload_on_change))

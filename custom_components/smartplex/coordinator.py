@@ -672,6 +672,8 @@ class SmartPlexRequestsCoordinator(SmartPlexCoordinator[RequestStore]):
         self._store: Store[dict[str, Any]] = Store(
             hass, STORE_VERSION, f"{DOMAIN}.requests.{entry.entry_id}"
         )
+        # Requests notified while Overseerr's list is being read (None otherwise).
+        self._pushed: set[int] | None = None
 
     async def async_load(self) -> None:
         """Take back the request history from before a restart."""
@@ -690,6 +692,7 @@ class SmartPlexRequestsCoordinator(SmartPlexCoordinator[RequestStore]):
                     "name": self.health.services[self.overseerr_key].title
                 },
             )
+        self._pushed = set()
         try:
             polled = [
                 request
@@ -702,6 +705,10 @@ class SmartPlexRequestsCoordinator(SmartPlexCoordinator[RequestStore]):
                 translation_key="requests_failed",
                 translation_placeholders={"error": str(err)},
             ) from err
+        finally:
+            pushed, self._pushed = self._pushed, None
+        # A notification that came while the pages were read is newer than its page.
+        polled = [request for request in polled if request.request_id not in pushed]
         # No pruning: a paged listing is not a snapshot, and a request missing from
         # it is not proof that Overseerr deleted it.
         if self.requests.reconcile(polled, time.time()):
@@ -712,6 +719,8 @@ class SmartPlexRequestsCoordinator(SmartPlexCoordinator[RequestStore]):
     def async_handle_webhook(self, payload: Any) -> WebhookResult:
         """Record one Overseerr notification; tell automations what changed."""
         result = self.requests.apply_webhook(payload, time.time())
+        if self._pushed is not None and result.record is not None:
+            self._pushed.add(result.record.request_id)
         if result.changed and result.record is not None:
             record = result.record
             self.hass.bus.async_fire(

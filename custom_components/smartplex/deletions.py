@@ -17,7 +17,7 @@ from homeassistant.helpers.event import (
 )
 from homeassistant.helpers.storage import Store
 
-from .api import ArrClient, OverseerrClient, ServiceKind
+from .api import ArrClient, OverseerrClient, ServiceKind, SmartPlexAuthError
 from .cleanup.executor import CleanupEngine, Settings
 from .cleanup.journal import Journal
 from .cleanup.plan import GB, Plan, PlanItem
@@ -31,6 +31,7 @@ from .const import (
     CONF_HEADS_UP_DAYS,
     CONF_IMPORT_EXCLUSION,
     CONF_PLAN_EXPIRY_HOURS,
+    CONF_SUBENTRY_ID,
     DEFAULT_ACKNOWLEDGE_ABOVE_GB,
     DEFAULT_BLAST_FILES,
     DEFAULT_BLAST_PERCENT,
@@ -77,6 +78,7 @@ class SmartPlexCleanup:
             self._notify,
             on_deleted=self._async_deleted,
             library_totals=self._library_totals,
+            on_rejected=self._async_rejected,
         )
         self._timer: CALLBACK_TYPE | None = None
         self._stopped = False
@@ -194,6 +196,23 @@ class SmartPlexCleanup:
             blast_files=options.get(CONF_BLAST_FILES, DEFAULT_BLAST_FILES),
             heads_up=options.get(CONF_HEADS_UP_DAYS, DEFAULT_HEADS_UP_DAYS) * 86_400.0,
         )
+
+    @callback
+    def _async_rejected(self, err: SmartPlexAuthError, arr_key: str | None) -> None:
+        """Ask again for the credential a deletion call was refused with."""
+        kind = err.service.casefold()
+        if kind == ServiceKind.PLEX:
+            self.entry.async_start_reauth(self.hass)
+            return
+        keys = [
+            key
+            for key, conn in self.entry.runtime_data.services.items()
+            if conn.kind == kind
+        ]
+        if arr_key in keys:
+            keys = [arr_key]
+        if keys:
+            self.entry.async_start_reauth(self.hass, data={CONF_SUBENTRY_ID: keys[0]})
 
     def _library_totals(self) -> dict[int, tuple[int, int]]:
         """Return each library's files and bytes, for the blast-radius guard."""

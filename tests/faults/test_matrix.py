@@ -6,12 +6,7 @@ and fails with the list of checks that did not hold.
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from enum import StrEnum
-import json
 import logging
-from pathlib import Path
-import re
 from typing import Any
 from unittest.mock import patch
 
@@ -19,12 +14,13 @@ import aiohttp
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_platform, issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.smartplex import deletions
 from custom_components.smartplex.api import ServiceKind, SmartPlexRateLimitError
 from custom_components.smartplex.const import CONF_CAPACITY_GB, CONF_RULES, DOMAIN
 from custom_components.smartplex.health import DISABLE_AFTER, PLEX_KEY, REPAIR_AFTER
@@ -32,6 +28,8 @@ from simulators import Fault, Simulator, SimulatorStack
 from simulators.webhooks import post_json, send_overseerr_webhook, send_plex_webhook
 from tests.common import make_entry, service_of
 
+from .cell import Cell, Kind, call, reauth_flows
+from .deletion import DELETION_OPTIONS, DeletionCheck
 from .matrix import MATRIX_PROPERTY
 
 CLIENT_TIMEOUT = 0.3  # seconds a client waits in the timeout column
@@ -44,7 +42,7 @@ OPTIONAL = (
     ServiceKind.OVERSEERR,
 )
 RULE = {"name": "Never watched", "level": "movie", "never_played": True}
-OPTIONS = {CONF_RULES: [RULE], CONF_CAPACITY_GB: 100_000}
+OPTIONS = {CONF_RULES: [RULE], CONF_CAPACITY_GB: 100_000} | DELETION_OPTIONS
 COLUMNS = {
     Fault.DOWN: "refused",
     Fault.SLOW: "timeout",
@@ -87,14 +85,6 @@ FALLBACK_REASONS = HEALTH_REASONS | {
     Fault.MISSING_FIELDS: "bad_response",
     Fault.NULL_FIELDS: "bad_response",
 }
-# Which services each coordinator calls.
-CALLS = {
-    "library": {ServiceKind.PLEX},
-    "rules": {ServiceKind.PLEX},
-    "analytics": {ServiceKind.TAUTULLI},
-    "storage": {ServiceKind.SONARR, ServiceKind.RADARR},
-    "requests": {ServiceKind.OVERSEERR},
-}
 # The translation key of a coordinator's failure.
 FAILURE_KEYS = {
     "library": "library_sync_failed",
@@ -102,11 +92,6 @@ FAILURE_KEYS = {
     "storage": "storage_failed",
     "requests": "requests_failed",
 }
-TRANSLATIONS = json.loads(
-    (
-        Path(__file__).parents[2] / "custom_components/smartplex/translations/en.json"
-    ).read_text(encoding="utf-8")
-)["exceptions"]
 OUR_LOGGERS = ("custom_components.smartplex", "homeassistant")
 # What HA's coordinator and config entries add at debug level after their own error line.
 HA_DEBUG_DETAIL = frozenset({"Full error:", "Full exception"})
@@ -121,69 +106,6 @@ def actions(movie: int) -> tuple[tuple[str, dict[str, Any], str | None], ...]:
         ("explain", {"rule": RULE, "rating_key": movie}, "now_playing_unknown"),
         ("get_requests", {}, None),
     )
-
-
-class Kind(StrEnum):
-    """What a fault is to SmartPlex."""
-
-    HARMLESS = "harmless"  # to be read as if nothing happened
-    AUTH = "auth"  # a rejected credential: reauthenticate, never count as an outage
-    OUTAGE = "outage"  # counted: repair at REPAIR_AFTER, disabled at DISABLE_AFTER
-
-
-def kind_of(fault: Fault) -> Kind:
-    """Classify a fault."""
-    if fault is Fault.NUMBERS_AS_STRINGS:
-        return Kind.HARMLESS
-    if fault in {Fault.UNAUTHORIZED, Fault.FORBIDDEN}:
-        return Kind.AUTH
-    return Kind.OUTAGE
-
-
-@dataclass
-class Cell:
-    """The checks of one cell: how many held, and what the others saw."""
-
-    service: ServiceKind
-    fault: Fault
-    passed: int = 0
-    failed: list[str] = field(default_factory=list)
-
-    @property
-    def kind(self) -> Kind:
-        """What the fault is to SmartPlex."""
-        return kind_of(self.fault)
-
-    def check(self, what: str, holds: bool, seen: object = None) -> None:
-        """Record one check."""
-        if holds:
-            self.passed += 1
-        else:
-            self.failed.append(f"{what} (saw {seen!r})")
-
-    def failing(self, concern: str) -> bool:
-        """Whether a coordinator's calls fail in this cell."""
-        return self.kind is not Kind.HARMLESS and self.service in CALLS[concern]
-
-    def translated(self, what: str, err: BaseException | None, key: str) -> None:
-        """Check that an error is HA's, translated with `key` and all its placeholders."""
-        self.check(
-            f"{what}: a HomeAssistantError", isinstance(err, HomeAssistantError), err
-        )
-        if not isinstance(err, HomeAssistantError):
-            return
-        self.check(
-            f"{what}: translation {key}",
-            (err.translation_domain, err.translation_key) == (DOMAIN, key),
-            (err.translation_domain, err.translation_key),
-        )
-        template = TRANSLATIONS.get(str(err.translation_key), {}).get("message", "")
-        needed = set(re.findall(r"{(\w+)}", template))
-        self.check(
-            f"{what}: placeholders of {key}",
-            bool(template) and needed <= set(err.translation_placeholders or {}),
-            err.translation_placeholders,
-        )
 
 
 def coordinators(entry: MockConfigEntry) -> dict[str, DataUpdateCoordinator[Any]]:
@@ -232,16 +154,6 @@ def service_key(entry: MockConfigEntry, service: ServiceKind) -> str:
     )
 
 
-def reauth_flows(hass: HomeAssistant, entry: MockConfigEntry) -> list[dict[str, Any]]:
-    """Return the reauthentication flows in progress for the entry."""
-    return [
-        flow
-        for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
-        if flow["context"]["source"] == "reauth"
-        and flow["context"].get("entry_id") == entry.entry_id
-    ]
-
-
 def smartplex_issues(hass: HomeAssistant) -> set[str]:
     """Return the ids of SmartPlex's repair issues."""
     return {
@@ -252,13 +164,6 @@ def smartplex_issues(hass: HomeAssistant) -> set[str]:
 def issue(hass: HomeAssistant, kind: str, entry: MockConfigEntry, key: str) -> Any:
     """Return a SmartPlex repair issue, or None."""
     return ir.async_get(hass).async_get_issue(DOMAIN, f"{kind}_{entry.entry_id}_{key}")
-
-
-async def call(hass: HomeAssistant, action: str, **data: Any) -> Any:
-    """Call a SmartPlex action for its response."""
-    return await hass.services.async_call(
-        DOMAIN, action, data, blocking=True, return_response=True
-    )
 
 
 async def check_setup(
@@ -577,6 +482,13 @@ async def check_disabled(
     )
 
 
+async def settle_refreshes(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Drop the refreshes deleting asked for: the fault is back, checks refresh anew."""
+    for coordinator in coordinators(entry).values():
+        coordinator._debounced_refresh.async_cancel()
+    await hass.async_block_till_done()
+
+
 def values(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
     """Return what the sensors show, health (and its timing) aside."""
     return {
@@ -640,10 +552,15 @@ async def test_fault(
     caplog: pytest.LogCaptureFixture,
     record_property: Any,
     short_timeout: None,
+    monkeypatch: pytest.MonkeyPatch,
     service: ServiceKind,
     fault: Fault,
 ) -> None:
     """One cell: the fault from before setup to unload, through every surface."""
+    # Retries are due at once and run when the cell says: the timer, which would run
+    # them as fast as the loop turns, stays unarmed.
+    monkeypatch.setattr(deletions, "RETRY_BACKOFF", 0.0)
+    monkeypatch.setattr(deletions.SmartPlexCleanup, "async_schedule", lambda _: None)
     caplog.set_level(logging.DEBUG, "custom_components.smartplex")
     cell = Cell(service, fault)
     sim = service_of(stack, service)
@@ -663,6 +580,8 @@ async def test_fault(
                 await check_harmless(hass, entry, cell, sim)
             await check_actions(hass, entry, cell, stack)
             await check_webhooks(hass, entry, cell, stack, base_url, session)
+            await DeletionCheck(hass, entry, cell, stack, sim).check()
+            await settle_refreshes(hass, entry)
             if cell.kind is Kind.OUTAGE:
                 await check_disabled(hass, entry, cell, stack, base_url, session)
             await hass.config_entries.async_unload(entry.entry_id)

@@ -14,7 +14,8 @@ from custom_components.smartplex.const import DOMAIN
 from simulators import Fault, SimulatorStack
 from tests.common import make_entry, service_states, setup_entry
 
-from .test_matrix import RULE, reauth_flows
+from .cell import reauth_flows
+from .test_matrix import RULE
 
 
 async def call(hass: HomeAssistant, action: str, **data: Any) -> Any:

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import socket
 import time
 from xml.etree import ElementTree as ET
 
@@ -164,11 +165,52 @@ async def test_down_refuses_then_comes_back_on_the_same_port(
     with pytest.raises(aiohttp.ClientConnectorError):
         async with session.get(url, headers=headers):
             pass
+    # The port stays taken while down: nothing else can bind it meanwhile.
+    with socket.socket() as other, pytest.raises(OSError, match="in use"):
+        other.bind(("127.0.0.1", port))
     await sim.async_clear_fault()
     assert sim.fault is None
     assert sim.port == port
     async with session.get(url, headers=headers) as response:
         assert response.status == 200
+
+
+async def test_fault_of_one_method(
+    stack: SimulatorStack, session: aiohttp.ClientSession
+) -> None:
+    sim = stack.radarr
+    headers = {"X-Api-Key": sim.api_key}
+    movie = next(m for m in stack.world.movies.values() if m.radarr_id and m.file)
+    url = f"{sim.url}/api/v3/movie/{movie.radarr_id}"
+    sim.set_fault(Fault.NOT_FOUND, prefix="/api/v3/movie")
+    sim.set_fault(Fault.SERVER_ERROR, prefix="/api/v3/", method="DELETE")
+    async with session.delete(url, headers=headers) as response:
+        assert response.status == 500  # the method's fault wins over a longer prefix
+    async with session.get(url, headers=headers) as response:
+        assert response.status == 404
+    assert movie.file is not None
+    assert movie.file.exists
+    sim.set_fault(None, prefix="/api/v3/", method="DELETE")
+    assert sim.method_faults == {}
+    with pytest.raises(ValueError, match="RESET"):
+        await sim.async_set_fault(Fault.DOWN, method="GET")
+    sim.set_fault(Fault.SERVER_ERROR, prefix="/api/v3/", method="PUT")
+    sim.clear_fault()
+    assert (sim.faults, sim.method_faults) == ({}, {})
+
+
+async def test_lost_answer_after_serving(
+    stack: SimulatorStack, session: aiohttp.ClientSession
+) -> None:
+    sim = stack.radarr
+    movie = next(m for m in stack.world.movies.values() if m.radarr_id and m.file)
+    url = f"{sim.url}/api/v3/movie/{movie.radarr_id}?deleteFiles=true"
+    sim.set_fault(Fault.LOST, prefix="/api/v3/movie/", method="DELETE")
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        async with session.delete(url, headers={"X-Api-Key": sim.api_key}):
+            pass
+    assert movie.file is not None
+    assert not movie.file.exists  # done, though nobody heard of it
 
 
 async def test_requests_are_recorded(

@@ -336,16 +336,27 @@ class PlexClient:
             )
 
     async def async_find_collection(self, section_id: int, title: str) -> int | None:
-        """Return the rating key of the section's regular collection with this title."""
+        """Return the rating key of the section's regular collection with this title.
+
+        When none is found, a collection whose title (or, titled so, whose key) cannot
+        be read could be the one: an error, never "not found" (which creates another).
+        """
         path = f"/library/sections/{section_id}/collections"
+        unreadable = False
         async for raw_items in self._iter_metadata(path):
             for raw in raw_items:
-                if (
-                    raw.get("title") == title
+                name = raw.get("title")
+                key = parse_int(raw.get("ratingKey"))
+                if not isinstance(name, str) or (name == title and key is None):
+                    unreadable = True
+                elif (
+                    name == title
+                    and key is not None
                     and not plex_bool(raw.get("smart"))
-                    and (key := parse_int(raw.get("ratingKey"))) is not None
                 ):
                     return key
+        if unreadable:
+            raise SmartPlexResponseError("Plex", f"{path}: unreadable collection")
         return None
 
     async def _metadata_uri(self, rating_keys: Sequence[int]) -> str:

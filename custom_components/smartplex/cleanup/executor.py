@@ -18,6 +18,7 @@ from typing import Any
 from custom_components.smartplex.api import (
     OverseerrClient,
     SmartPlexApiError,
+    SmartPlexAuthError,
     SmartPlexRateLimitError,
 )
 
@@ -81,6 +82,8 @@ class Settings:
 
 
 type Notify = Callable[[str, dict[str, Any]], None]
+# Told which service refused a credential (and which Radarr or Sonarr, if known).
+type Rejected = Callable[[SmartPlexAuthError, str | None], None]
 
 
 @dataclass(slots=True)
@@ -110,6 +113,7 @@ class CleanupEngine:
         clock: Callable[[], float] = time.time,
         on_deleted: Callable[[list[PlanItem]], Awaitable[None]] | None = None,
         library_totals: Callable[[], Mapping[int, tuple[int, int]]] | None = None,
+        on_rejected: Rejected | None = None,
     ) -> None:
         """Bind the engine to its journal, its services and its host's callbacks."""
         self.journal = journal
@@ -119,6 +123,7 @@ class CleanupEngine:
         self._clock = clock
         self._on_deleted = on_deleted
         self._library_totals = library_totals
+        self._on_rejected = on_rejected
         self._lock = asyncio.Lock()
         self._collection_lock = asyncio.Lock()
         self._gates: dict[str, asyncio.Semaphore] = {}
@@ -294,6 +299,7 @@ class CleanupEngine:
                             f"{name} has no season {candidate.season}",
                         )
             except SmartPlexApiError as err:
+                self._rejected(err, key)
                 return None, None, None, f"{name} lookup failed: {_describe(err)}"
             if arr_id is not None:
                 found.append((key, arr_id))
@@ -580,7 +586,13 @@ class CleanupEngine:
                 self._item_event(plan, item) | {"error": item.error, "final": True},
             )
         except SmartPlexApiError as err:
+            self._rejected(err, item.arr_key)
             await self._failed(plan, item, err)
+
+    def _rejected(self, err: SmartPlexApiError, arr_key: str | None) -> None:
+        """Tell the host when a service refused its credential, so it asks again."""
+        if isinstance(err, SmartPlexAuthError) and self._on_rejected is not None:
+            self._on_rejected(err, arr_key)
 
     def _waiting_for(self, services: Services, item: PlanItem) -> str | None:
         """Name a service this item needs that is disabled or gone, else None."""
@@ -762,11 +774,12 @@ class CleanupEngine:
     async def _unquarantine(
         self, services: Services, plan: Plan, item: PlanItem
     ) -> None:
-        """Undo the quarantine steps that ran."""
+        """Undo the quarantine steps that ran.
+
+        Monitoring comes back first, so an item a failure leaves half restored is still
+        shown as leaving soon; the next run quarantines it again (what was undone too).
+        """
         try:
-            await self._step(
-                plan, item, Step.UNCOLLECT, lambda: uncollect(services.plex, item)
-            )
             if Step.UNMONITOR in item.steps:
                 await self._step(
                     plan,
@@ -774,7 +787,19 @@ class CleanupEngine:
                     Step.REMONITOR,
                     lambda: set_monitored(services, item, True),
                 )
+            await self._step(
+                plan, item, Step.UNCOLLECT, lambda: uncollect(services.plex, item)
+            )
         except SmartPlexApiError as err:
+            remonitored = item.steps.get(Step.REMONITOR)
+            undone = [Step.COLLECT, Step.UNCOLLECT, Step.REMONITOR]
+            if remonitored is not None and remonitored.state == "done":
+                undone.append(Step.UNMONITOR)
+            for step in undone:
+                item.steps.pop(step, None)
+            item.state = ItemState.PLANNED
+            self.journal.changed()
+            await self.journal.flush()
             raise PlanError(
                 "restore_failed",
                 plan_id=plan.id,

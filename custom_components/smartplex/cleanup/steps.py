@@ -101,9 +101,12 @@ async def set_monitored(
 
 
 def _remember(item: PlanItem, monitored: bool, current: bool) -> bool:
-    """Keep the flag before unmonitoring; say whether a restore should monitor again."""
+    """Keep the flag from before SmartPlex first changed it (a retry reads its own);
+    say whether a restore should monitor again.
+    """
     if not monitored:
-        item.was_monitored = current
+        if item.was_monitored is None:
+            item.was_monitored = current
         return True
     return bool(item.was_monitored)
 
