@@ -19,10 +19,12 @@ from urllib.parse import urlparse
 
 from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
 import homeassistant
+from homeassistant.bootstrap import CORE_INTEGRATIONS
 from homeassistant.components.brands.const import ALLOWED_IMAGES
 from homeassistant.config_entries import ConfigFlow, OptionsFlow
 from homeassistant.const import __version__ as ha_version
 from homeassistant.loader import Manifest
+from homeassistant.requirements import DISCOVERY_INTEGRATIONS
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from PIL import Image
@@ -215,6 +217,18 @@ def test_manifest_url_is_https(key: str) -> None:
     assert (url.scheme, bool(url.netloc)) == ("https", True), MANIFEST.get(key)
 
 
+def test_manifest_documentation_is_our_own() -> None:
+    """A custom integration documents itself, not at home-assistant.io (hassfest)."""
+    assert not MANIFEST.get("documentation", "").startswith(
+        "https://www.home-assistant.io/integrations"
+    )
+
+
+def test_domain_is_not_a_core_integration() -> None:
+    """A custom domain that shadows a built-in integration draws a hassfest warning."""
+    assert not (HA_COMPONENTS / DOMAIN).exists()
+
+
 def test_manifest_codeowners_are_github_handles() -> None:
     codeowners = MANIFEST.get("codeowners", [])
     assert codeowners
@@ -316,6 +330,77 @@ def test_discoverable_flow_sets_a_unique_id() -> None:
 def test_discovery_source_has_its_own_step(key: str) -> None:
     """Without its own step a discovery only opens the user step, with no address."""
     assert f"async_step_{key}" in vars(_config_flow_class())
+
+
+# --- Python code (hassfest's config_schema and dependencies plugins) ---------------
+
+
+def _module_names(tree: ast.Module) -> set[str]:
+    """Names a module defines at its top level: functions and assignments."""
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {target.id for target in targets if isinstance(target, ast.Name)}
+    return names
+
+
+def _components_imported(tree: ast.Module) -> set[str]:
+    """Home Assistant integrations a module imports from."""
+    domains: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            parts = node.module.split(".")
+            if parts[:2] == ["homeassistant", "components"]:
+                domains |= (
+                    {parts[2]}
+                    if len(parts) > 2
+                    else {alias.name for alias in node.names}
+                )
+        elif isinstance(node, ast.Import):
+            domains |= {
+                alias.name.split(".")[2]
+                for alias in node.names
+                if alias.name.startswith("homeassistant.components.")
+            }
+    return domains
+
+
+def test_async_setup_declares_a_config_schema() -> None:
+    """An integration with async_setup must say what YAML it takes (CONFIG_SCHEMA)."""
+    names = _module_names(ast.parse((INTEGRATION / "__init__.py").read_text("utf-8")))
+    if names & {"async_setup", "setup"}:
+        assert "CONFIG_SCHEMA" in names
+
+
+def test_imported_integrations_are_dependencies() -> None:
+    """Importing another integration needs it loaded first: declared, or our platform.
+
+    Stricter than hassfest, which also lets any entity platform and a list of
+    internal integrations through; here only what core always sets up is implied.
+    """
+    allowed = (
+        set(CORE_INTEGRATIONS)
+        | set(MANIFEST.get("dependencies", []))
+        | set(MANIFEST.get("after_dependencies", []))
+        | {
+            domain
+            for domain, keys in DISCOVERY_INTEGRATIONS.items()
+            if any(key in MANIFEST for key in keys)
+        }
+    )
+    undeclared = {
+        f"{_relative(path)}: {domain}"
+        for path in sorted(INTEGRATION.rglob("*.py"))
+        for domain in _components_imported(ast.parse(path.read_text("utf-8")))
+        if domain not in allowed
+        and domain != DOMAIN
+        and not (INTEGRATION / f"{domain}.py").is_file()
+        and not (INTEGRATION / domain).is_dir()
+    }
+    assert undeclared == set()
 
 
 # --- hacs.json, icons.json, services.yaml -------------------------------------------
