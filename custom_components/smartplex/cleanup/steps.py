@@ -101,8 +101,9 @@ async def set_monitored(
 
 
 def _remember(item: PlanItem, monitored: bool, current: bool) -> bool:
-    """Keep the flag from before SmartPlex first changed it (a retry reads its own);
-    say whether a restore should monitor again.
+    """Keep the flag from before SmartPlex first changed it; say if restore monitors.
+
+    A retried unmonitor reads the flag SmartPlex itself set: the first reading stays.
     """
     if not monitored:
         if item.was_monitored is None:
