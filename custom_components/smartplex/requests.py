@@ -49,6 +49,9 @@ STATUS_STATES = {
     5: RequestState.COMPLETED,
 }
 MEDIA_AVAILABLE = 5
+# Overseerr is JavaScript: no id of its can exceed 2**53 - 1 (and the store's JSON
+# takes no integer beyond 64 bits).
+MAX_WEBHOOK_ID = 2**53 - 1
 
 
 @dataclass(slots=True, kw_only=True)
@@ -124,9 +127,13 @@ class WebhookResult:
 
 def _webhook_id(value: Any) -> int | None:
     """Read a webhook id: a positive integer, or a string of digits."""
-    if isinstance(value, str) and value.isdecimal():
+    if isinstance(value, str) and value.isdecimal() and len(value) < 20:
         value = int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and 0 < value <= MAX_WEBHOOK_ID
+    ):
         return value
     return None
 

@@ -40,7 +40,12 @@ def _reject(status: HTTPStatus, why: str, *args: object) -> web.Response:
 
 async def _read_json(request: web.Request) -> Any:
     """Read a JSON body of at most MAX_BODY bytes; raise ValueError with the reason."""
-    body = await request.content.read(MAX_BODY + 1)
+    body = bytearray()
+    # A body may arrive in several pieces (chunked, or split by the network).
+    while len(body) <= MAX_BODY and (
+        chunk := await request.content.read(MAX_BODY + 1 - len(body))
+    ):
+        body += chunk
     if len(body) > MAX_BODY:
         raise ValueError("too large")
     try:
