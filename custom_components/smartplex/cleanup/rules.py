@@ -29,6 +29,7 @@ MAX_SIZE_GB = 1_000_000.0
 MAX_AGE_HOURS = 8_760.0
 MAX_NAME = 100
 MAX_KEEP = 10_000
+MAX_SECTION = 2**31 - 1  # Plex's section ids; a larger int would overflow a float
 PLAY_CONDITIONS = (
     "not_played_days",
     "never_played_added_days",
@@ -99,7 +100,7 @@ def _number(field: str, value: Any, maximum: float, *, whole: bool) -> float:
     allowed = (int,) if whole else (int, float)
     if isinstance(value, bool) or not isinstance(value, allowed):
         raise RuleError(field, "wrong_type")
-    if not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         raise RuleError(field, "wrong_type")
     if value < 0:
         raise RuleError(field, "negative")
@@ -164,7 +165,7 @@ def _sections(field: str, value: Any) -> frozenset[int]:
     """Read a non-empty list of library section ids."""
     if not isinstance(value, list) or not value:
         raise RuleError(field, "wrong_type" if not isinstance(value, list) else "empty")
-    return frozenset(int(_number(field, v, math.inf, whole=True)) for v in value)
+    return frozenset(int(_number(field, v, MAX_SECTION, whole=True)) for v in value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
