@@ -3,6 +3,7 @@
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+import re
 from typing import Any
 
 from .api.overseerr import OverseerrRequest
@@ -40,6 +41,8 @@ NOTIFICATION_STATES = {
     "MEDIA_FAILED": RequestState.FAILED,
 }
 TEST_NOTIFICATION = "TEST_NOTIFICATION"
+# What Overseerr's type names look like; others are not counted (nor kept in memory).
+NOTIFICATION_TYPE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 # Overseerr request status: 1 pending, 2 approved, 3 declined, 4 failed, 5 completed.
 STATUS_STATES = {
     1: RequestState.PENDING,
@@ -167,7 +170,9 @@ class RequestStore:
         if not isinstance(payload, Mapping):
             return WebhookResult(WebhookKind.INVALID, reason="payload is not an object")
         notification = payload.get("notification_type")
-        if not isinstance(notification, str) or not notification:
+        if not isinstance(notification, str) or not NOTIFICATION_TYPE.fullmatch(
+            notification
+        ):
             return WebhookResult(WebhookKind.INVALID, reason="no notification_type")
         if notification == TEST_NOTIFICATION:
             return WebhookResult(WebhookKind.TEST)
