@@ -803,9 +803,13 @@ class SmartPlexRulesCoordinator(SmartPlexCoordinator[dict[str, RuleResult]]):
                 translation_key="now_playing_unknown",
                 translation_placeholders={"error": str(err)},
             ) from err
-        return await self.hass.async_add_executor_job(
-            lambda: {rule.name: context.evaluate(rule) for rule in self.rules}
-        )
+        return await self.hass.async_add_executor_job(self._evaluate, context)
+
+    def _evaluate(self, context: RuleContext) -> dict[str, RuleResult]:
+        """Apply every rule (in the executor); free the items no result needs there."""
+        results = {rule.name: context.evaluate(rule) for rule in self.rules}
+        context.release()
+        return results
 
 
 async def async_rule_context(data: SmartPlexData) -> RuleContext:
