@@ -141,6 +141,9 @@ class TautulliSimulator(Simulator):
         self.plex_connected = True
         self.commit = random_string(self.rng, 40)
         self.now_playing: list[NowPlaying] = []
+        # The listing being paged through: (its filter and the world's state, plays,
+        # rows), so that a 100k-play history is not rendered again for every page.
+        self._history: tuple[Any, list[Play], list[dict[str, Any]]] | None = None
         self._commands: dict[str, Callable[[Params], Outcome]] = {
             "arnold": self._arnold,
             "get_activity": self._get_activity,
@@ -286,12 +289,20 @@ class TautulliSimulator(Simulator):
 
     def _get_history(self, params: Params) -> Outcome:
         """Page through the play history with Tautulli's filters and totals."""
-        plays = [play for play in self.world.plays if _history_matches(play, params)]
-        rows = [_history_row(self.world, play) for play in plays]
-        order = _order(params, HISTORY_COLUMNS, "date")
-        for column, descending in reversed(order):
-            rows.sort(key=lambda row: row[column], reverse=descending)
         start, length = int(params.get("start", 0)), int(params.get("length", 25))
+        listing = (
+            sorted((k, v) for k, v in params.items() if k not in ("start", "length")),
+            self.world.version,
+            len(self.world.plays),
+        )
+        if start == 0 or self._history is None or self._history[0] != listing:
+            plays = [p for p in self.world.plays if _history_matches(p, params)]
+            rows = [_history_row(self.world, play) for play in plays]
+            order = _order(params, HISTORY_COLUMNS, "date")
+            for column, descending in reversed(order):
+                rows.sort(key=lambda row: row[column], reverse=descending)
+            self._history = (listing, plays, rows)
+        _, plays, rows = self._history
         page = rows[start : start + length]
         return (
             "success",

@@ -16,6 +16,7 @@ part's `application/json` content type is assumed.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from copy import deepcopy
 from enum import IntEnum
@@ -304,6 +305,38 @@ async def post_json(
     headers = {"Authorization": auth_header} if auth_header else None
     async with session.post(url, json=body, headers=headers) as response:
         return response.status
+
+
+def burst_body(request_id: int) -> dict[str, Any]:
+    """A new-request notification for a movie nobody asked for before."""
+    return {
+        "notification_type": Notification.MEDIA_PENDING.name,
+        "subject": f"Burst {request_id}",
+        "media": {"media_type": "movie", "tmdbId": str(800_000 + request_id)},
+        "request": {
+            "request_id": str(request_id),
+            "requestedBy_username": "alice",
+            "requestedBy_email": "alice@example.com",
+        },
+    }
+
+
+async def send_overseerr_burst(
+    session: aiohttp.ClientSession,
+    url: str,
+    request_ids: range,
+    *,
+    auth_header: str,
+) -> list[int]:
+    """POST a new request's notification for each id, all at once; return the statuses."""
+    return list(
+        await asyncio.gather(
+            *(
+                post_json(session, url, burst_body(request_id), auth_header)
+                for request_id in request_ids
+            )
+        )
+    )
 
 
 def plex_metadata(world: World, rating_key: int) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import pytest
 import custom_components.smartplex as _smartplex  # noqa: F401
 from simulators import SimulatorStack
 
-pytest_plugins = ["tests.faults.matrix"]
+pytest_plugins = ["tests.faults.matrix", "tests.figures"]
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,5 @@
 """Webhooks and Overseerr requests, over real HTTP into Home Assistant."""
 
-import asyncio
 from typing import Any
 from unittest.mock import patch
 
@@ -21,7 +20,11 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.smartplex.api import ServiceKind
 from custom_components.smartplex.const import DOMAIN
 from simulators import Fault, SimulatorStack
-from simulators.webhooks import send_overseerr_webhook, send_plex_webhook
+from simulators.webhooks import (
+    send_overseerr_burst,
+    send_overseerr_webhook,
+    send_plex_webhook,
+)
 
 from .common import open_settings, setup_entry
 
@@ -354,30 +357,13 @@ async def test_a_burst_loses_nothing(
 ) -> None:
     """1000 notifications as fast as loopback allows are all recorded and saved."""
     entry = await with_overseerr(hass, stack)
-    url = hook(base_url, entry, "overseerr")
-    secret = entry.runtime_data.webhook_secret
     first_id = 100_000
-    bodies = [
-        {
-            "notification_type": "MEDIA_PENDING",
-            "subject": f"Burst {n}",
-            "media": {"media_type": "movie", "tmdbId": str(900_000 + n)},
-            "request": {
-                "request_id": str(first_id + n),
-                "requestedBy_username": "alice",
-                "requestedBy_email": "alice@example.com",
-            },
-        }
-        for n in range(1000)
-    ]
-
-    async def post(body: dict[str, Any]) -> int:
-        async with session.post(
-            url, json=body, headers={"Authorization": secret}
-        ) as response:
-            return response.status
-
-    statuses = await asyncio.gather(*(post(body) for body in bodies))
+    statuses = await send_overseerr_burst(
+        session,
+        hook(base_url, entry, "overseerr"),
+        range(first_id, first_id + 1000),
+        auth_header=entry.runtime_data.webhook_secret,
+    )
     assert set(statuses) == {200}
     records = entry.runtime_data.requests.requests.records
     assert all(first_id + n in records for n in range(1000))

@@ -371,7 +371,10 @@ def configured_rule_name(entry: SmartPlexConfigEntry, spoken: str) -> str:
 def merge_candidates(
     results: Sequence[RuleResult], target: int | None = None
 ) -> CandidateReport:
-    """Merge rules' candidates, never-played and oldest play first; stop at a target."""
+    """Merge rules' candidates, never-played and oldest play first; stop at a target.
+
+    It traces every match: call it in the executor.
+    """
     refused = {result.rule: result.refused for result in results if result.refused}
     usable = [result for result in results if not result.refused]
     if not usable:

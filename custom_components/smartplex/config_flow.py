@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from ipaddress import ip_address
+import math
 from typing import Any, override
 
 from homeassistant.config_entries import (
@@ -25,6 +26,7 @@ from homeassistant.const import (
 )
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import UnknownFlow
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.helpers.selector import (
@@ -63,6 +65,7 @@ from .connections import (
     async_plex_client,
     error_reason,
     service_client,
+    valid_secret,
     validate_url,
     webhook_data,
 )
@@ -133,6 +136,7 @@ PLEX_RECONFIGURE_SCHEMA = _connection_schema(CONF_TOKEN, secret_required=False)
 SERVICE_SCHEMA = _connection_schema(CONF_API_KEY, secret_required=True)
 SERVICE_RECONFIGURE_SCHEMA = _connection_schema(CONF_API_KEY, secret_required=False)
 BYTES_PER_GB = 1e9
+CREDENTIAL_ERRORS = frozenset({"invalid_auth", "invalid_secret"})
 
 
 def _whole_number(maximum: int, unit: str, minimum: int = 1) -> NumberSelector:
@@ -238,8 +242,8 @@ def _service_form_error(err: SmartPlexApiError) -> str:
 
 
 def _form_error(secret_field: str, error: str) -> dict[str, str]:
-    """Put a rejected credential on its field, anything else on the form."""
-    return {secret_field if error == "invalid_auth" else "base": error}
+    """Put a rejected or unusable credential on its field, anything else on the form."""
+    return {secret_field if error in CREDENTIAL_ERRORS else "base": error}
 
 
 def _connection_order(
@@ -455,6 +459,8 @@ class SmartPlexConfigFlow(ConfigFlow, domain=DOMAIN):
         self, url: str, token: str, verify_ssl: bool
     ) -> tuple[PlexServerInfo | None, str]:
         """Connect to Plex; return its info, or None and the form error."""
+        if not valid_secret(token):
+            return None, "invalid_secret"
         client = await async_plex_client(self.hass, url, token, verify_ssl)
         try:
             return await client.async_connect(), ""
@@ -768,14 +774,18 @@ class SmartPlexOptionsFlow(OptionsFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             capacity = user_input.get(CONF_CAPACITY_GB)
+            errors = _not_numbers(user_input)
             if capacity and used is not None and capacity * BYTES_PER_GB < used:
                 errors[CONF_CAPACITY_GB] = "capacity_below_usage"
-            else:
+            if not errors:
                 kept = {
                     key: value
                     for key, value in entry.options.items()
                     if key not in OPTIONS_SCHEMA.schema
                 }
+                # The time selector also takes "3:30"; the nightly timer wants H:M:S.
+                at = cv.time(user_input[CONF_FULL_SYNC_TIME])
+                user_input[CONF_FULL_SYNC_TIME] = f"{at:%H:%M:%S}"
                 return self.async_create_entry(data=kept | user_input)
         return self.async_show_form(
             step_id="settings",
@@ -797,7 +807,7 @@ class SmartPlexOptionsFlow(OptionsFlow):
             self.config_entry.options.get(CONF_RULES, [])
         )
         errors: dict[str, str] = {}
-        if user_input is not None:
+        if user_input is not None and not (errors := _not_numbers(user_input)):
             data = _rule_data(user_input)
             try:
                 rule = Rule.from_dict(data)
@@ -845,6 +855,15 @@ class SmartPlexOptionsFlow(OptionsFlow):
                 }
             ),
         )
+
+
+def _not_numbers(user_input: Mapping[str, Any]) -> dict[str, str]:
+    """Errors for number boxes given "nan" (their selector lets it through)."""
+    return {
+        key: "not_a_number"
+        for key, value in user_input.items()
+        if isinstance(value, float) and not math.isfinite(value)
+    }
 
 
 def _rule_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
@@ -993,6 +1012,8 @@ async def _async_test_service(
     verify_ssl: bool,
 ) -> tuple[ServiceInfo | None, str]:
     """Connect to an optional service; return its info, or None and the form error."""
+    if not valid_secret(api_key):
+        return None, "invalid_secret"
     client = service_client(flow.hass, kind, url, api_key, verify_ssl)
     try:
         return await client.async_get_service_info(), ""

@@ -1,5 +1,6 @@
 """Build, check and describe connections to Plex and the optional services."""
 
+import re
 import secrets
 
 from homeassistant.config_entries import ConfigSubentry
@@ -28,6 +29,10 @@ from .credentials import CredentialVault
 PURPOSE_PLEX_TOKEN = "plex_token"
 PURPOSE_WEBHOOK_SECRET = "webhook_secret"
 MAX_URL_LENGTH = 2048
+MAX_SECRET_LENGTH = 1024
+# What a host name (IDNA-encoded), an IPv4 or an IPv6 address is made of; no spaces,
+# control characters or percent escapes.
+HOST = re.compile(r"[A-Za-z0-9._:-]+")
 
 
 class InvalidUrlError(ValueError):
@@ -48,15 +53,24 @@ def validate_url(raw: str) -> str:
         raise InvalidUrlError("too long")
     try:
         url = URL(raw.strip())
+        # IDNA-encoded; decoding it first raises for a malformed international name.
+        host = url.raw_host if url.host else None
     except ValueError as err:
         raise InvalidUrlError("unparsable") from err
-    if url.scheme not in {"http", "https"} or not url.host:
+    if url.scheme not in {"http", "https"} or not host:
         raise InvalidUrlError("needs http(s) and a host")
+    if not HOST.fullmatch(host):
+        raise InvalidUrlError("not a host name or address")
     if url.user or url.password:
         raise InvalidUrlError("has credentials")
     if url.query_string or url.fragment:
         raise InvalidUrlError("has a query or fragment")
     return normalize_base_url(str(url))
+
+
+def valid_secret(secret: str) -> bool:
+    """Whether a token or API key can travel in a header: printable, not too long."""
+    return len(secret) <= MAX_SECRET_LENGTH and secret.isprintable()
 
 
 def error_reason(err: SmartPlexApiError) -> str:

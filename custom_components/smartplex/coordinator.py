@@ -145,8 +145,13 @@ class SmartPlexLibraryCoordinator(SmartPlexCoordinator[LibraryModel]):
         self.implausible: str | None = None
         self._full_due = True
         self._sync_lock = asyncio.Lock()
+        # A 100k-item model takes 100+ ms to serialize: not in the event loop. What it
+        # is given is a snapshot (new lists of immutable rows), safe in a thread.
         self._store: Store[dict[str, object]] = Store(
-            hass, STORE_VERSION, f"{DOMAIN}.library.{entry.entry_id}"
+            hass,
+            STORE_VERSION,
+            f"{DOMAIN}.library.{entry.entry_id}",
+            serialize_in_event_loop=False,
         )
 
     async def _async_setup(self) -> None:
@@ -228,7 +233,8 @@ class SmartPlexLibraryCoordinator(SmartPlexCoordinator[LibraryModel]):
             )
         if full:
             self._full_due = False
-        self._store.async_delay_save(self.model.as_stored, STORE_SAVE_DELAY)
+        stored = self.model.as_stored()
+        self._store.async_delay_save(lambda: stored, STORE_SAVE_DELAY)
         self.last_result = result
         return result
 
@@ -669,6 +675,7 @@ class SmartPlexRequestsCoordinator(SmartPlexCoordinator[RequestStore]):
         self.health = health
         self.overseerr_key = overseerr_key
         self.requests = RequestStore()
+        self._publish_scheduled = False
         self._store: Store[dict[str, Any]] = Store(
             hass, STORE_VERSION, f"{DOMAIN}.requests.{entry.entry_id}"
         )
@@ -729,8 +736,18 @@ class SmartPlexRequestsCoordinator(SmartPlexCoordinator[RequestStore]):
             )
             # Bursts are written together: one write per REQUESTS_SAVE_DELAY.
             self._store.async_delay_save(self.requests.as_stored, REQUESTS_SAVE_DELAY)
-            self.async_set_updated_data(self.requests)
+            # And shown together: the sensors read every record, so they are updated
+            # once per turn of the event loop, not once per notification.
+            if not self._publish_scheduled:
+                self._publish_scheduled = True
+                self.hass.loop.call_soon(self._async_publish)
         return result
+
+    @callback
+    def _async_publish(self) -> None:
+        """Hand the requests that webhooks changed to the entities."""
+        self._publish_scheduled = False
+        self.async_set_updated_data(self.requests)
 
     async def async_shutdown(self) -> None:
         """Write the request history at once when the entry unloads."""
@@ -795,9 +812,13 @@ class SmartPlexRulesCoordinator(SmartPlexCoordinator[dict[str, RuleResult]]):
                 translation_key="now_playing_unknown",
                 translation_placeholders={"error": str(err)},
             ) from err
-        return await self.hass.async_add_executor_job(
-            lambda: {rule.name: context.evaluate(rule) for rule in self.rules}
-        )
+        return await self.hass.async_add_executor_job(self._evaluate, context)
+
+    def _evaluate(self, context: RuleContext) -> dict[str, RuleResult]:
+        """Apply every rule (in the executor); free the items no result needs there."""
+        results = {rule.name: context.evaluate(rule) for rule in self.rules}
+        context.release()
+        return results
 
 
 async def async_rule_context(data: SmartPlexData) -> RuleContext:

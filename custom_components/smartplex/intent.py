@@ -204,7 +204,9 @@ class CandidatesIntent(SmartPlexIntentHandler):
         """Say how much could be freed by removing how many titles, and how stale."""
         entry = pick_entry(intent_obj.hass, slots.get("server"))
         target = slots["size_gb"] * GB if "size_gb" in slots else None
-        report = merge_candidates(named_rule_results(entry, slots.get("rule")), target)
+        report = await intent_obj.hass.async_add_executor_job(
+            merge_candidates, named_rule_results(entry, slots.get("rule")), target
+        )
         count = len(report.candidates)
         if not count:
             return texts("no_candidates")

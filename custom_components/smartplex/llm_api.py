@@ -252,7 +252,7 @@ class CandidatesTool(SmartPlexTool):
             else named_rule_results(entry, args.get("rule_name"))
         )
         target = int(args["free_gb"] * GB) if "free_gb" in args else None
-        report = merge_candidates(results, target)
+        report = await hass.async_add_executor_job(merge_candidates, results, target)
         return {
             "rules": report.rules,
             "refused": report.refused,

@@ -1,8 +1,9 @@
 """SmartPlex's record of Overseerr requests, fed by webhooks and polls (no HA imports)."""
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
+import re
 from typing import Any
 
 from .api.overseerr import OverseerrRequest
@@ -40,6 +41,8 @@ NOTIFICATION_STATES = {
     "MEDIA_FAILED": RequestState.FAILED,
 }
 TEST_NOTIFICATION = "TEST_NOTIFICATION"
+# What Overseerr's type names look like; others are not counted (nor kept in memory).
+NOTIFICATION_TYPE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 # Overseerr request status: 1 pending, 2 approved, 3 declined, 4 failed, 5 completed.
 STATUS_STATES = {
     1: RequestState.PENDING,
@@ -49,6 +52,9 @@ STATUS_STATES = {
     5: RequestState.COMPLETED,
 }
 MEDIA_AVAILABLE = 5
+# Overseerr is JavaScript: no id of its can exceed 2**53 - 1 (and the store's JSON
+# takes no integer beyond 64 bits).
+MAX_WEBHOOK_ID = 2**53 - 1
 
 
 @dataclass(slots=True, kw_only=True)
@@ -74,6 +80,25 @@ class RequestRecord:
         self.transitions.setdefault(state, when)
         self.updated_at = max(self.updated_at, when)
         return True
+
+    def copy(self) -> RequestRecord:
+        """Return a copy that later changes of this one leave alone.
+
+        Built directly: dataclasses.replace takes three times as long, which a
+        snapshot of thousands of requests, in the event loop, notices.
+        """
+        return RequestRecord(
+            request_id=self.request_id,
+            media_type=self.media_type,
+            tmdb_id=self.tmdb_id,
+            tvdb_id=self.tvdb_id,
+            title=self.title,
+            requested_by=self.requested_by,
+            status=self.status,
+            transitions=dict(self.transitions),
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+        )
 
     def as_stored(self) -> dict[str, Any]:
         """Return a JSON-able form."""
@@ -124,9 +149,13 @@ class WebhookResult:
 
 def _webhook_id(value: Any) -> int | None:
     """Read a webhook id: a positive integer, or a string of digits."""
-    if isinstance(value, str) and value.isdecimal():
+    if isinstance(value, str) and value.isdecimal() and len(value) < 20:
         value = int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and 0 < value <= MAX_WEBHOOK_ID
+    ):
         return value
     return None
 
@@ -160,7 +189,9 @@ class RequestStore:
         if not isinstance(payload, Mapping):
             return WebhookResult(WebhookKind.INVALID, reason="payload is not an object")
         notification = payload.get("notification_type")
-        if not isinstance(notification, str) or not notification:
+        if not isinstance(notification, str) or not NOTIFICATION_TYPE.fullmatch(
+            notification
+        ):
             return WebhookResult(WebhookKind.INVALID, reason="no notification_type")
         if notification == TEST_NOTIFICATION:
             return WebhookResult(WebhookKind.TEST)
@@ -267,10 +298,7 @@ class RequestStore:
     def snapshot(self) -> RequestStore:
         """Return a copy that later webhooks do not change."""
         return RequestStore(
-            records={
-                key: replace(record, transitions=dict(record.transitions))
-                for key, record in self.records.items()
-            },
+            records={key: record.copy() for key, record in self.records.items()},
             ignored=dict(self.ignored),
         )
 

@@ -21,7 +21,7 @@ from .api import SmartPlexApiError
 from .cleanup.executor import PlanError
 from .cleanup.plan import GB, Plan, PlanState
 from .cleanup.pressure import select_for_target
-from .cleanup.rules import Candidate, Rule, RuleContext, RuleError
+from .cleanup.rules import Candidate, Rule, RuleContext, RuleError, find
 from .const import CONF_CAPACITY_GB, CONF_RULES, DOMAIN
 from .coordinator import SmartPlexConfigEntry, async_rule_context, request_event
 from .deletions import SmartPlexCleanup
@@ -271,14 +271,16 @@ async def _async_find_candidates(
     entry = _loaded_entry(call.hass, data[ATTR_CONFIG_ENTRY_ID])
     rule = _rule(data[ATTR_RULE])
     context = await _async_rule_context(entry)
-    result = await call.hass.async_add_executor_job(context.evaluate, rule)
+    result = await call.hass.async_add_executor_job(
+        find, context, rule, data[ATTR_LIMIT]
+    )
     return {
         "rule": result.rule,
         "refused": result.refused,
         "evaluated": result.evaluated,
         "matched": result.matched,
         "reclaimable": result.reclaimable,
-        "unknown": len(result.unknown),
+        "unknown": result.unknown,
         "candidates": [
             {
                 "rating_key": candidate.rating_key,
@@ -289,7 +291,7 @@ async def _async_find_candidates(
                 "last_played": candidate.last_played,
                 "why": candidate.why,
             }
-            for candidate in result.candidates[: data[ATTR_LIMIT]]
+            for candidate in result.candidates
         ],
     }
 
@@ -302,6 +304,7 @@ async def _async_explain(call: ServiceCall, data: dict[str, Any]) -> ServiceResp
     evaluation = await call.hass.async_add_executor_job(
         context.explain, rule, data[ATTR_RATING_KEY]
     )
+    await call.hass.async_add_executor_job(context.release)
     if evaluation is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
@@ -386,6 +389,7 @@ async def _async_request_deletion(
         candidates, excluded = await call.hass.async_add_executor_job(
             context.pick, keys
         )
+        await call.hass.async_add_executor_job(context.release)
         refused = [(e.rating_key, e.title, e.reason) for e in excluded]
         found = {c.rating_key for c in candidates} | {e.rating_key for e in excluded}
         refused += [(key, "", "not in the library") for key in keys if key not in found]
@@ -396,7 +400,9 @@ async def _async_request_deletion(
             else (_rule(data[ATTR_RULE]))
         )
         rule_name = rule.name
-        result = await call.hass.async_add_executor_job(context.evaluate, rule)
+        # A free-space target chooses among all candidates; otherwise the first do.
+        count = None if ATTR_TARGET_FREE in data else data[ATTR_LIMIT]
+        result = await call.hass.async_add_executor_job(find, context, rule, count)
         if result.refused is not None:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,

@@ -10,6 +10,7 @@ from http import HTTPStatus
 from typing import Any
 
 from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from homeassistant.components import webhook
 from homeassistant.core import HomeAssistant, callback
 import orjson
@@ -40,7 +41,12 @@ def _reject(status: HTTPStatus, why: str, *args: object) -> web.Response:
 
 async def _read_json(request: web.Request) -> Any:
     """Read a JSON body of at most MAX_BODY bytes; raise ValueError with the reason."""
-    body = await request.content.read(MAX_BODY + 1)
+    body = bytearray()
+    # A body may arrive in several pieces (chunked, or split by the network).
+    while len(body) <= MAX_BODY and (
+        chunk := await request.content.read(MAX_BODY + 1 - len(body))
+    ):
+        body += chunk
     if len(body) > MAX_BODY:
         raise ValueError("too large")
     try:
@@ -106,7 +112,8 @@ def async_register_webhook(hass: HomeAssistant, entry: SmartPlexConfigEntry) -> 
                     if source == "overseerr":
                         return await _handle_overseerr(entry, request)
                     return _handle_tautulli(hass, entry, await _read_json(request))
-        except ValueError as err:
+        except (ValueError, HttpProcessingError) as err:
+            # HttpProcessingError: a multipart part whose headers do not parse.
             status = (
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE
                 if str(err) == "too large"
@@ -178,8 +185,9 @@ async def _handle_overseerr(
 ) -> web.Response:
     """Check Overseerr's Authorization header, then record the notification."""
     expected = entry.runtime_data.webhook_secret
-    sent = request.headers.get("Authorization", "")
-    if not hmac.compare_digest(sent.encode(), expected.encode()):
+    # Header bytes that are not UTF-8 arrive as surrogates: compare them as sent.
+    sent = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
+    if not hmac.compare_digest(sent, expected.encode()):
         return _reject(
             HTTPStatus.UNAUTHORIZED, "overseerr without the right Authorization"
         )

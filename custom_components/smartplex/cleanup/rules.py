@@ -29,6 +29,7 @@ MAX_SIZE_GB = 1_000_000.0
 MAX_AGE_HOURS = 8_760.0
 MAX_NAME = 100
 MAX_KEEP = 10_000
+MAX_SECTION = 2**31 - 1  # Plex's section ids; a larger int would overflow a float
 PLAY_CONDITIONS = (
     "not_played_days",
     "never_played_added_days",
@@ -99,7 +100,7 @@ def _number(field: str, value: Any, maximum: float, *, whole: bool) -> float:
     allowed = (int,) if whole else (int, float)
     if isinstance(value, bool) or not isinstance(value, allowed):
         raise RuleError(field, "wrong_type")
-    if not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         raise RuleError(field, "wrong_type")
     if value < 0:
         raise RuleError(field, "negative")
@@ -164,7 +165,7 @@ def _sections(field: str, value: Any) -> frozenset[int]:
     """Read a non-empty list of library section ids."""
     if not isinstance(value, list) or not value:
         raise RuleError(field, "wrong_type" if not isinstance(value, list) else "empty")
-    return frozenset(int(_number(field, v, math.inf, whole=True)) for v in value)
+    return frozenset(int(_number(field, v, MAX_SECTION, whole=True)) for v in value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -394,9 +395,50 @@ class RuleResult:
     @property
     def candidates(self) -> tuple[Candidate, ...]:
         """Return the matches, oldest last play first (traces are built on access)."""
+        return self.first()
+
+    def first(self, count: int | None = None) -> tuple[Candidate, ...]:
+        """Return the first `count` candidates (all when None), building their traces.
+
+        Tracing thousands of matches takes a while: call it in the executor.
+        """
         if self._candidate is None:
             return ()
-        return tuple(map(self._candidate, self._matches))
+        return tuple(map(self._candidate, self._matches[:count]))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Found:
+    """What a rule found, without the items behind it: its figures and candidates."""
+
+    rule: str
+    refused: str | None
+    evaluated: int
+    matched: int
+    reclaimable: int
+    unknown: int
+    candidates: tuple[Candidate, ...]
+
+
+def find(context: RuleContext, rule: Rule, count: int | None = None) -> Found:
+    """Apply a rule, keep its first `count` candidates (all: None), let the items go.
+
+    Call it in the executor: evaluating, tracing and freeing the items of a big
+    library all happen there (see RuleContext.release).
+    """
+    result = context.evaluate(rule)
+    found = Found(
+        rule=result.rule,
+        refused=result.refused,
+        evaluated=result.evaluated,
+        matched=result.matched,
+        reclaimable=result.reclaimable,
+        unknown=len(result.unknown),
+        candidates=result.first(count),
+    )
+    del result
+    context.release()
+    return found
 
 
 @dataclass(slots=True, kw_only=True)
@@ -487,6 +529,18 @@ class RuleContext:
         self._ranks: dict[str, dict[int, tuple[int, int]]] = {}
         self._ones: dict[str | None, tuple[str | None]] = {}
         self._requests: dict[tuple[str, str, int], list[RequestRecord]] | None = None
+
+    def release(self) -> None:
+        """Let go of the items gathered for rules.
+
+        Freeing those of a 100k-item library takes tens of milliseconds: call it in
+        the executor, so that the event loop does not pay for it.
+        """
+        self._items = None
+        self._units = {}
+        self._ranks = {}
+        self._ones = {}
+        self._requests = None
 
     def evaluate(self, rule: Rule) -> RuleResult:
         """Apply a rule to every item of its level and libraries."""
