@@ -132,10 +132,7 @@ async def smartplex_purge(args: argparse.Namespace, folder: Path) -> dict[str, f
             lambda: services,
             lambda: Settings(grace=0, blast_share=1.0, blast_files=1_000_000),
             lambda _kind, _data: None,
-            library_totals=lambda: {
-                section: (model.breakdown(section).count, model.breakdown(section).size)
-                for section in model.sections
-            },
+            library_totals=model.section_totals,
         )
         files_before = sum(d.free for d in world.disks)
         start = time.perf_counter()

@@ -17,7 +17,7 @@ from .api import PlexItem, SmartPlexApiError
 from .cleanup.plan import OPEN_ITEM_STATES, ItemState, Plan, PlanItem, PlanState
 from .cleanup.rules import Candidate, Rule, RuleError, RuleResult
 from .const import CONF_CAPACITY_GB, DOMAIN
-from .coordinator import SmartPlexConfigEntry, async_rule_context
+from .coordinator import SmartPlexConfigEntry, async_rule_context, disks_free
 from .health import HealthStatus, ServiceHealth
 from .library import LibraryModel
 from .plausibility import ImplausibleDataError
@@ -547,10 +547,9 @@ def find_titles(model: LibraryModel, spoken: str) -> list[PlexItem]:
 
 def disk_free(entry: SmartPlexConfigEntry) -> int:
     """Return the free bytes of the disks Sonarr and Radarr see, or refuse."""
-    storage = entry.runtime_data.storage
-    if storage is None or not storage.last_update_success or not storage.data:
+    if (free := disks_free(entry.runtime_data)) is None:
         raise AssistError("free_space_unknown", server=entry.title)
-    return sum(disk.free for disk in storage.data)
+    return free
 
 
 def rule_to_free(entry: SmartPlexConfigEntry, spoken: str | None) -> str:

@@ -755,6 +755,14 @@ class SmartPlexRequestsCoordinator(SmartPlexCoordinator[RequestStore]):
         await self._store.async_save(self.requests.as_stored())
 
 
+def disks_free(data: SmartPlexData) -> int | None:
+    """Return the free bytes of the disks Sonarr and Radarr see; None while unknown."""
+    storage = data.storage
+    if storage is None or not storage.last_update_success or not storage.data:
+        return None
+    return sum(disk.free for disk in storage.data)
+
+
 def request_event(record: RequestRecord) -> dict[str, Any]:
     """Describe a request for events and action responses."""
     return {

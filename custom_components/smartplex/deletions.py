@@ -216,12 +216,7 @@ class SmartPlexCleanup:
 
     def _library_totals(self) -> dict[int, tuple[int, int]]:
         """Return each library's files and bytes, for the blast-radius guard."""
-        model = self.entry.runtime_data.library.model
-        totals = {}
-        for section in model.sections:
-            breakdown = model.breakdown(section)
-            totals[section] = (breakdown.count, breakdown.size)
-        return totals
+        return self.entry.runtime_data.library.model.section_totals()
 
     @callback
     def _notify(self, kind: str, data: dict[str, Any]) -> None:

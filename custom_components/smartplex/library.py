@@ -264,6 +264,14 @@ class LibraryModel:
             },
         )
 
+    def section_totals(self) -> dict[int, tuple[int, int]]:
+        """Return each section's files and bytes."""
+        totals = {}
+        for section_id in self.sections:
+            breakdown = self.breakdown(section_id)
+            totals[section_id] = (breakdown.count, breakdown.size)
+        return totals
+
     def as_stored(self) -> dict[str, Any]:
         """Return a compact JSON-able snapshot (items as rows, not objects)."""
         return {

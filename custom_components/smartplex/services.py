@@ -23,7 +23,12 @@ from .cleanup.plan import GB, Plan, PlanState
 from .cleanup.pressure import select_for_target
 from .cleanup.rules import Candidate, Rule, RuleContext, RuleError, find
 from .const import CONF_CAPACITY_GB, CONF_RULES, DOMAIN
-from .coordinator import SmartPlexConfigEntry, async_rule_context, request_event
+from .coordinator import (
+    SmartPlexConfigEntry,
+    async_rule_context,
+    disks_free,
+    request_event,
+)
 from .deletions import SmartPlexCleanup
 from .health import PLEX_KEY
 from .plausibility import ImplausibleDataError
@@ -460,9 +465,8 @@ def _pending_size(cleanup: SmartPlexCleanup, busy: Mapping[int, str]) -> int:
 def _free_space(entry: SmartPlexConfigEntry) -> int:
     """Return free bytes from Sonarr/Radarr's disks, else the configured capacity."""
     data = entry.runtime_data
-    storage = data.storage
-    if storage is not None and storage.last_update_success and storage.data:
-        return sum(disk.free for disk in storage.data)
+    if (free := disks_free(data)) is not None:
+        return free
     if (capacity := entry.options.get(CONF_CAPACITY_GB)) is not None:
         return int(capacity * GB) - data.library.model.breakdown().size
     raise ServiceValidationError(

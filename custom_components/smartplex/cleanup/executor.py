@@ -447,11 +447,11 @@ class CleanupEngine:
     def next_due(self) -> float | None:
         """Return when something next needs doing: expiry, quarantine, purge or retry."""
         times: list[float] = []
+        heads_up = self._settings().heads_up
         for plan in self.journal.active():
             if plan.state == PlanState.PENDING:
                 times.append(plan.expires)
                 continue
-            heads_up = self._settings().heads_up
             for item in plan.open_items():
                 due = item.next_attempt or 0.0
                 if item.state == ItemState.QUARANTINED and item.purge_at is not None:
